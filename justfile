@@ -1,0 +1,27 @@
+# workbench tasks (just is installed by `pip install -e '.[dev]'`)
+set shell := ["bash", "-uc"]
+
+python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python" }
+
+# run the tests, then the linter
+default: test lint
+
+# the test suite (what CI runs)
+test *ARGS:
+    {{python}} -m pytest -q {{ARGS}}
+
+# ruff lint
+lint:
+    {{python}} -m ruff check workbench projectors tests bench
+
+# type check
+typecheck:
+    {{python}} -m mypy workbench projectors
+
+# benchmarks: print figures and ratios against a baseline measured in the same run
+bench:
+    {{python}} bench/ingest.py
+
+# the README's main job on the bundled example
+quickstart:
+    {{python}} -m workbench ingest data/sample-en.conll --name sample-en --lang en

@@ -1,0 +1,11 @@
+"""Label projection methods: put source spans onto a translation.
+
+A package of its own: it never imports ``workbench``. Projectors register under versioned names
+(``align.eflomal.v1``) so stored corpora stay interpretable.
+"""
+
+from __future__ import annotations
+
+from projectors.base import PROJECTORS, Projection, Projector, get, register
+
+__all__ = ["PROJECTORS", "Projection", "Projector", "get", "register"]

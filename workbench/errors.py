@@ -1,0 +1,61 @@
+"""Typed errors of the workbench. Only the CLI prints them or exits.
+
+Every error says what was wrong, where (``file:line`` or an example id) and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "WorkbenchError",
+    "InputError",
+    "StoreError",
+    "StoreLockedError",
+    "RefError",
+    "ModelError",
+    "LanguageError",
+    "ConfigError",
+]
+
+
+class WorkbenchError(Exception):
+    """Base class: ``where`` locates the problem, ``fix`` tells the user what to do."""
+
+    def __init__(self, message: str, *, where: str | None = None, fix: str | None = None):
+        self.message = message
+        self.where = where
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.fix:
+            text += f"\n  fix: {self.fix}"
+        return text
+
+
+class InputError(WorkbenchError):
+    """Malformed input data: a file, a record, a span or a tag sequence."""
+
+
+class StoreError(WorkbenchError):
+    """The corpus store cannot do what was asked."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the DuckDB write lock longer than we were willing to wait."""
+
+
+class RefError(StoreError):
+    """A corpus reference (``name`` or ``name@N``) names no stored version."""
+
+
+class ModelError(WorkbenchError):
+    """A translation or alignment model is missing, malformed or unsupported."""
+
+
+class LanguageError(WorkbenchError):
+    """An unknown or unsupported language code."""
+
+
+class ConfigError(WorkbenchError):
+    """Bad options or pipeline configuration."""

@@ -1,0 +1,511 @@
+"""Versioned, immutable corpora in one DuckDB file.
+
+* A version is written in one transaction: examples are first staged to a Parquet file next to
+  the database (bounded memory, no lock held), then inserted with the version row in one short
+  write transaction. A crash at any point leaves either the whole version or none of it.
+* DuckDB lets one process write and, while it writes, no other process read. So the store holds
+  a connection only for the duration of one operation, and retries for a while when another
+  process holds the lock (``lock_timeout``, env ``WORKBENCH_LOCK_TIMEOUT``).
+* Examples and spans use native DuckDB types (LIST of STRUCT) so plain SQL works; see
+  :data:`VIEWS` for the documented views.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from workbench.errors import InputError, RefError, StoreError, StoreLockedError
+from workbench.records import Example, Span, SpanOutcome
+from workbench.signature import Signature
+
+if TYPE_CHECKING:
+    import datasets
+    import polars as pl
+
+__all__ = ["Store", "Version", "default_db_path", "EXAMPLE_SCHEMA", "VIEWS"]
+
+SCHEMA_VERSION = 1
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+
+OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
+SPAN_TYPE = pa.struct(
+    [
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("label", pa.string()),
+        ("token_start", pa.int32()),
+        ("token_end", pa.int32()),
+        ("score", pa.float64()),
+        ("source", pa.int32()),
+    ]
+)
+OUTCOME_TYPE = pa.struct(
+    [
+        ("source", pa.int32()),
+        ("label", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("projector", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
+#: Arrow schema of examples as staged and as returned by :meth:`Store.to_arrow`.
+EXAMPLE_SCHEMA = pa.schema(
+    [
+        ("idx", pa.int64()),
+        ("id", pa.string()),
+        ("split", pa.string()),
+        ("lang", pa.string()),
+        ("text", pa.string()),
+        ("offsets", pa.list_(OFFSET_TYPE)),
+        ("spans", pa.list_(SPAN_TYPE)),
+        ("outcomes", pa.list_(OUTCOME_TYPE)),
+        ("meta", pa.string()),
+    ]
+)
+
+_DDL = [
+    "CREATE SEQUENCE IF NOT EXISTS version_ids START 1",
+    """CREATE TABLE IF NOT EXISTS versions(
+        id INTEGER PRIMARY KEY,
+        corpus VARCHAR NOT NULL,
+        number INTEGER NOT NULL,
+        stage VARCHAR NOT NULL,
+        parents INTEGER[] NOT NULL,
+        signature VARCHAR NOT NULL,
+        signature_key VARCHAR NOT NULL,
+        params JSON,
+        lang VARCHAR,
+        n_examples BIGINT NOT NULL,
+        n_spans BIGINT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        UNIQUE(corpus, number))""",
+    """CREATE TABLE IF NOT EXISTS examples(
+        version_id INTEGER NOT NULL,
+        idx BIGINT NOT NULL,
+        id VARCHAR NOT NULL,
+        split VARCHAR,
+        lang VARCHAR,
+        text VARCHAR NOT NULL,
+        offsets STRUCT(start INTEGER, "end" INTEGER)[],
+        spans STRUCT(start INTEGER, "end" INTEGER, label VARCHAR, token_start INTEGER,
+                     token_end INTEGER, score DOUBLE, source INTEGER)[],
+        outcomes STRUCT(source INTEGER, label VARCHAR, outcome VARCHAR, reason VARCHAR,
+                        projector VARCHAR, score DOUBLE)[],
+        meta JSON)""",
+    "CREATE TABLE IF NOT EXISTS store_meta(key VARCHAR PRIMARY KEY, value VARCHAR)",
+]
+
+#: Documented views for the common questions (``workbench sql "SELECT * FROM label_counts"``).
+VIEWS = {
+    "version_refs": """CREATE OR REPLACE VIEW version_refs AS
+        SELECT corpus || '@' || number AS ref, * FROM versions""",
+    "span_rows": """CREATE OR REPLACE VIEW span_rows AS
+        SELECT v.corpus || '@' || v.number AS ref, e.version_id, e.id AS example_id, e.split,
+               e.lang, s.i - 1 AS span_index, s.sp.label AS label, s.sp.start AS start,
+               s.sp."end" AS "end", substr(e.text, s.sp.start + 1, s.sp."end" - s.sp.start) AS span_text,
+               s.sp.token_start AS token_start, s.sp.token_end AS token_end,
+               s.sp.score AS score, s.sp.source AS source
+        FROM examples e JOIN versions v ON v.id = e.version_id,
+             (SELECT unnest(e.spans) AS sp, generate_subscripts(e.spans, 1) AS i) s""",
+    "label_counts": """CREATE OR REPLACE VIEW label_counts AS
+        SELECT ref, label, count(*) AS spans, count(DISTINCT example_id) AS examples
+        FROM span_rows GROUP BY ref, label""",
+    "outcome_rows": """CREATE OR REPLACE VIEW outcome_rows AS
+        SELECT v.corpus || '@' || v.number AS ref, e.version_id, e.id AS example_id,
+               o.source, o.label, o.outcome, o.reason, o.projector, o.score
+        FROM examples e JOIN versions v ON v.id = e.version_id,
+             (SELECT unnest(e.outcomes, recursive := true)) o""",
+}
+
+
+def default_db_path() -> Path:
+    """``$WORKBENCH_DB`` or ``workbench.duckdb`` in the working directory."""
+    return Path(os.environ.get("WORKBENCH_DB", "workbench.duckdb"))
+
+
+@dataclass(frozen=True)
+class Version:
+    """One committed, immutable version of a corpus."""
+
+    id: int
+    corpus: str
+    number: int
+    stage: str
+    parents: list[int]
+    signature: str
+    signature_key: str
+    params: dict[str, Any]
+    lang: str | None
+    n_examples: int
+    n_spans: int
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.corpus}@{self.number}"
+
+
+def _version_from_row(row: Sequence[Any]) -> Version:
+    (vid, corpus, number, stage, parents, sig, key, params, lang, n_ex, n_sp, created) = row
+    return Version(
+        vid, corpus, number, stage, list(parents or []), sig, key,
+        json.loads(params) if isinstance(params, str) else (params or {}),
+        lang, n_ex, n_sp, created,
+    )
+
+
+_EXAMPLE_COLS = "idx, id, split, lang, text, offsets, spans, outcomes, meta::VARCHAR AS meta"
+_VERSION_COLS = (
+    "id, corpus, number, stage, parents, signature, signature_key, params, lang, "
+    "n_examples, n_spans, created_at"
+)
+
+
+def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Table:
+    """Arrow table (:data:`EXAMPLE_SCHEMA`) of examples; ``idx`` counts from ``start_idx``."""
+    cols: dict[str, list[Any]] = {name: [] for name in EXAMPLE_SCHEMA.names}
+    for i, ex in enumerate(examples):
+        cols["idx"].append(start_idx + i)
+        cols["id"].append(ex.id)
+        cols["split"].append(ex.split)
+        cols["lang"].append(ex.lang)
+        cols["text"].append(ex.text)
+        cols["offsets"].append([{"start": s, "end": e} for s, e in ex.offsets])
+        cols["spans"].append(
+            [
+                {"start": s.start, "end": s.end, "label": s.label, "token_start": s.token_start,
+                 "token_end": s.token_end, "score": s.score, "source": s.source}
+                for s in ex.spans
+            ]
+        )
+        cols["outcomes"].append(
+            [
+                {"source": o.source, "label": o.label, "outcome": o.outcome, "reason": o.reason,
+                 "projector": o.projector, "score": o.score}
+                for o in ex.outcomes
+            ]
+        )
+        cols["meta"].append(json.dumps(ex.meta, ensure_ascii=False) if ex.meta else None)
+    return pa.table(cols, schema=EXAMPLE_SCHEMA)
+
+
+def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
+    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx`` optional)."""
+    out = []
+    for row in table.to_pylist():
+        out.append(
+            Example(
+                id=row["id"],
+                text=row["text"],
+                offsets=[(o["start"], o["end"]) for o in row["offsets"] or []],
+                spans=[
+                    Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
+                         s["score"], s["source"])
+                    for s in row["spans"] or []
+                ],
+                lang=row["lang"] or "",
+                split=row["split"] or "train",
+                meta=json.loads(row["meta"]) if row["meta"] else {},
+                outcomes=[SpanOutcome(**o) for o in row.get("outcomes") or []],
+            )
+        )
+    return out
+
+
+@dataclass
+class Store:
+    """A DuckDB file of versioned corpora.
+
+    Args:
+        path: database file; default :func:`default_db_path`.
+        lock_timeout: seconds to keep retrying while another process holds the file
+            (env ``WORKBENCH_LOCK_TIMEOUT``, default 30).
+    """
+
+    path: Path = field(default_factory=default_db_path)
+    lock_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("WORKBENCH_LOCK_TIMEOUT", "30"))
+    )
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+
+    # -- connections ---------------------------------------------------------------------------
+    @contextmanager
+    def connect(self, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection held for one operation; retries while another process holds the lock."""
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"no corpus store at {self.path}",
+                fix="ingest a corpus first (workbench ingest PATH --name NAME), or pass --db / "
+                "set WORKBENCH_DB to the right file",
+            )
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                msg = str(exc)
+                if "lock" not in msg.lower():
+                    raise StoreError(f"cannot open {self.path}: {msg}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"{self.path} is locked by another process ({msg.strip()})",
+                        fix="wait for the other workbench command to finish, or raise "
+                        "WORKBENCH_LOCK_TIMEOUT",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.5)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}",
+                                 fix="is it a DuckDB file written by the workbench?") from None
+        try:
+            if not read_only:
+                for ddl in _DDL:
+                    con.execute(ddl)
+                for ddl in VIEWS.values():
+                    con.execute(ddl)
+            yield con
+        finally:
+            con.close()
+
+    # -- versions ------------------------------------------------------------------------------
+    def versions(self, corpus: str | None = None) -> list[Version]:
+        """All committed versions (of one corpus), oldest first."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            if not _has_table(con, "versions"):
+                return []
+            q = f"SELECT {_VERSION_COLS} FROM versions"
+            args: list[Any] = []
+            if corpus is not None:
+                q += " WHERE corpus = ?"
+                args.append(corpus)
+            rows = con.execute(q + " ORDER BY id", args).fetchall()
+        return [_version_from_row(r) for r in rows]
+
+    def resolve(self, ref: str | Version) -> Version:
+        """The version a ref names: ``corpus`` (latest) or ``corpus@N``."""
+        if isinstance(ref, Version):
+            return ref
+        corpus, _, num = ref.partition("@")
+        with self.connect() as con:
+            if not _has_table(con, "versions"):
+                raise RefError(f"no version {ref!r}: the store is empty", fix="ingest a corpus first")
+            if num:
+                if not num.isdigit():
+                    raise RefError(f"bad ref {ref!r}", fix="write NAME or NAME@NUMBER, e.g. conll-en@2")
+                row = con.execute(
+                    f"SELECT {_VERSION_COLS} FROM versions WHERE corpus=? AND number=?",
+                    [corpus, int(num)],
+                ).fetchone()
+            else:
+                row = con.execute(
+                    f"SELECT {_VERSION_COLS} FROM versions WHERE corpus=? ORDER BY number DESC LIMIT 1",
+                    [corpus],
+                ).fetchone()
+            if row is None:
+                names = [r[0] for r in con.execute(
+                    "SELECT DISTINCT corpus || '@' || max(number) OVER (PARTITION BY corpus) "
+                    "FROM versions").fetchall()]
+        if row is None:
+            raise RefError(
+                f"no version {ref!r}",
+                fix=f"stored corpora: {', '.join(sorted(names)) or 'none'} (workbench versions)",
+            )
+        return _version_from_row(row)
+
+    def find(self, signature_key: str) -> Version | None:
+        """The newest version made with exactly this signature, if any (stages use it to skip)."""
+        if not self.path.exists():
+            return None
+        with self.connect() as con:
+            if not _has_table(con, "versions"):
+                return None
+            row = con.execute(
+                f"SELECT {_VERSION_COLS} FROM versions WHERE signature_key=? ORDER BY id DESC LIMIT 1",
+                [signature_key],
+            ).fetchone()
+        return _version_from_row(row) if row else None
+
+    # -- reading -------------------------------------------------------------------------------
+    def iter_batches(self, ref: str | Version, batch_size: int = 2000) -> Iterator[list[Example]]:
+        """Examples of a version in order, ``batch_size`` at a time.
+
+        Each batch is read with its own short connection, so a long consumer never blocks
+        writers in other processes.
+        """
+        v = self.resolve(ref)
+        for lo in range(0, v.n_examples, batch_size):
+            with self.connect() as con:
+                tbl = con.sql(
+                    f"SELECT {_EXAMPLE_COLS} FROM examples "
+                    "WHERE version_id=? AND idx>=? AND idx<? ORDER BY idx",
+                    params=[v.id, lo, lo + batch_size],
+                ).to_arrow_table()
+            yield examples_from_arrow(tbl)
+
+    def examples(self, ref: str | Version, batch_size: int = 2000) -> Iterator[Example]:
+        """Examples of a version in order (streamed)."""
+        for batch in self.iter_batches(ref, batch_size):
+            yield from batch
+
+    def to_arrow(self, ref: str | Version) -> pa.Table:
+        """The version as an Arrow table in :data:`EXAMPLE_SCHEMA`."""
+        v = self.resolve(ref)
+        with self.connect() as con:
+            tbl = con.sql(
+                f"SELECT {_EXAMPLE_COLS} FROM examples WHERE version_id=? ORDER BY idx",
+                params=[v.id],
+            ).to_arrow_table()
+        return tbl.cast(EXAMPLE_SCHEMA)
+
+    def to_polars(self, ref: str | Version) -> pl.DataFrame:
+        """The version as a polars DataFrame (from Arrow, zero-copy where possible)."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow(ref))  # type: ignore[return-value]
+
+    def to_dataset(self, ref: str | Version) -> datasets.Dataset:
+        """The version as a ``datasets.Dataset`` in the store's schema (Arrow-backed)."""
+        import datasets
+
+        return datasets.Dataset(self.to_arrow(ref))
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a read-only SQL query; returns an Arrow table."""
+        with self.connect() as con:
+            try:
+                return con.sql(query, params=list(params) if params else None).to_arrow_table()
+            except duckdb.Error as exc:
+                raise StoreError(f"SQL error: {exc}", fix="check the query; tables: versions, "
+                                 f"examples; views: {', '.join(VIEWS)}") from None
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_version(
+        self,
+        examples: Iterable[Example] | Iterable[Sequence[Example]],
+        *,
+        corpus: str,
+        stage: str,
+        signature: Signature | str,
+        parents: Sequence[Version | int] = (),
+        params: dict[str, Any] | None = None,
+        lang: str | None = None,
+        batch_size: int = 2000,
+        validate: bool = True,
+        on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+    ) -> Version:
+        """Write a new immutable version of ``corpus`` and return it.
+
+        ``examples`` is streamed (examples or batches of examples) into a staging Parquet file;
+        then the version is inserted in one transaction. ``on_commit(con, version_id)`` runs
+        inside that transaction, for stages that write side tables (filter decisions, cache).
+        Duplicate example ids and invalid examples raise :class:`InputError`; nothing is written.
+        """
+        if not _NAME_RE.match(corpus):
+            raise InputError(
+                f"bad corpus name {corpus!r}",
+                fix="use letters, digits, '.', '_' and '-', starting with a letter or digit",
+            )
+        sig = signature.format() if isinstance(signature, Signature) else str(signature)
+        key = signature.key() if isinstance(signature, Signature) else Signature(sig).key()
+        parent_ids = [p.id if isinstance(p, Version) else int(p) for p in parents]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".wb-stage-", dir=self.path.parent) as tmp:
+            staged = Path(tmp) / "examples.parquet"
+            n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate)
+            with self.connect(read_only=False) as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    vid = con.execute("SELECT nextval('version_ids')").fetchone()[0]  # type: ignore[index]
+                    number = con.execute(
+                        "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE corpus=?", [corpus]
+                    ).fetchone()[0]  # type: ignore[index]
+                    con.execute(
+                        "INSERT INTO examples SELECT ? AS version_id, idx, id, split, lang, text, "
+                        "offsets, spans, outcomes, meta::JSON FROM read_parquet(?)",
+                        [vid, str(staged)],
+                    )
+                    dup = con.execute(
+                        "SELECT id, count(*) FROM examples WHERE version_id=? GROUP BY id "
+                        "HAVING count(*) > 1 LIMIT 3",
+                        [vid],
+                    ).fetchall()
+                    if dup:
+                        raise InputError(
+                            f"duplicate example ids: {', '.join(f'{i!r} ({n}x)' for i, n in dup)}",
+                            fix="give every example a unique id (e.g. # sent_id = ... in CoNLL)",
+                        )
+                    con.execute(
+                        f"INSERT INTO versions ({_VERSION_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [vid, corpus, number, stage, parent_ids, sig, key,
+                         json.dumps(params or {}, default=str), lang, n_ex, n_sp,
+                         datetime.now()],
+                    )
+                    if on_commit is not None:
+                        on_commit(con, vid)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        return self.resolve(f"{corpus}@{number}")
+
+
+def _stage(
+    examples: Iterable[Example] | Iterable[Sequence[Example]],
+    path: Path,
+    *,
+    batch_size: int,
+    validate: bool,
+) -> tuple[int, int]:
+    n_ex = n_sp = 0
+    buf: list[Example] = []
+    with pq.ParquetWriter(path, EXAMPLE_SCHEMA) as writer:
+
+        def flush() -> None:
+            nonlocal n_ex
+            if buf:
+                writer.write_table(examples_to_arrow(buf, n_ex))
+                n_ex += len(buf)
+                buf.clear()
+
+        for item in examples:
+            batch = [item] if isinstance(item, Example) else item
+            for ex in batch:
+                if validate:
+                    ex.validate()
+                n_sp += len(ex.spans)
+                buf.append(ex)
+            if len(buf) >= batch_size:
+                flush()
+        flush()
+    return n_ex, n_sp
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]
+        ).fetchone()[0]  # type: ignore[index]
+    )

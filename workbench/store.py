@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import datasets
     import polars as pl
 
-__all__ = ["Store", "Version", "default_db_path", "EXAMPLE_SCHEMA", "VIEWS"]
+__all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEMA", "VIEWS"]
 
 SCHEMA_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
@@ -131,6 +131,14 @@ VIEWS = {
         FROM examples e JOIN versions v ON v.id = e.version_id,
              (SELECT unnest(e.outcomes, recursive := true)) o""",
 }
+
+
+def register_ddl(*statements: str) -> None:
+    """Register ``CREATE ... IF NOT EXISTS`` statements of a stage's side tables (cache,
+    filter decisions, ...); they run on every write connection. Call at import time."""
+    for st in statements:
+        if st not in _DDL:
+            _DDL.append(st)
 
 
 def default_db_path() -> Path:

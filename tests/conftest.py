@@ -1,0 +1,38 @@
+"""Shared fixtures: a temporary store, the sample data, the shared data sets (skipped when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def shared_dir() -> Path:
+    """``$WORKBENCH_SHARED`` or ``../shared`` beside the repository root."""
+    return Path(os.environ.get("WORKBENCH_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``; the test is skipped with a clear message when it is absent."""
+    d = shared_dir() / "data"
+    if not d.is_dir():
+        pytest.skip(f"shared data not found at {d} (a user checkout has no ../shared; set WORKBENCH_SHARED)")
+    return d
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    from workbench.store import Store
+
+    return Store(tmp_path / "wb.duckdb", lock_timeout=5)
+
+
+@pytest.fixture
+def sample_conll() -> Path:
+    return DATA / "sample-en.conll"

@@ -3,6 +3,7 @@ the small functions here; no scripts, fonts or images from anywhere else, so it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ __all__ = ["render_html", "svg_bars", "svg_histogram"]
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d"]
 OUTCOME_COLORS = {"projected": "#54a24b", "fallback": "#eeca3b", "dropped": "#e45756"}
+_NUM_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _CHAR_W = 6.6  # rough width of a 11px sans-serif character, for label margins
 
 CSS = """
@@ -28,8 +30,8 @@ h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin:28px 0 8px;border-
 .grid{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
 .grid>div{flex:1 1 480px;min-width:0}
 table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}
-td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{background:#f5f5f5}
-td:first-child,th:first-child{text-align:left}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left} th{background:#f5f5f5}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#777;font-size:12px} svg{display:block;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 """
@@ -142,7 +144,9 @@ def svg_histogram(h: dict[str, Any], *, color: str = PALETTE[0], width: int = 52
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
     th = "".join(f"<th>{escape(str(h))}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(
+        f'<td class="n">{escape(str(c))}</td>' if _NUM_RE.match(str(c)) else f"<td>{escape(str(c))}</td>"
+        for c in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -162,6 +166,9 @@ def _version_html(r: VersionReport, idx: int) -> str:
 
     labels = list(r.labels)
     parts.append("<h3>Examples and spans per label</h3>")
+    if r.source_ref:
+        parts.append(f'<p class="muted">source: {escape(r.source_ref)}, counted over the examples '
+                     f"this version holds</p>")
     series = {"target spans": [r.labels[lab]["spans"] for lab in labels]}
     if r.source_ref:
         series = {"source spans": [r.labels[lab]["src_spans"] for lab in labels], **series}

@@ -181,17 +181,22 @@ def normalize_text(text: str) -> str:
 class LengthRatio(Filter):
     """Character length of the translation over that of its source, within a range.
 
+    The ratio is smoothed, ``(len(target) + smoothing) / (len(source) + smoothing)``, so that very
+    short segments ("Agenda" -> "Ordine dei lavori") are not judged on a few characters.
+
     Attributes:
         min: lowest accepted ratio; ``None``: the language pair's expected ratio divided by ``slack``.
         max: highest accepted ratio; ``None``: the expected ratio times ``slack``.
         slack: factor around the expected ratio for the default bounds (2.0: half to twice).
         min_chars: sources shorter than this many characters are always kept (too noisy to judge).
+        smoothing: characters added to both lengths before dividing.
     """
 
     min: float | None = None
     max: float | None = None
     slack: float = 2.0
     min_chars: int = 5
+    smoothing: int = 10
 
     def bounds(self, src_lang: str, tgt_lang: str) -> tuple[float, float]:
         expected = _DENSITY.get(lang_base(tgt_lang), 1.0) / _DENSITY.get(lang_base(src_lang), 1.0)
@@ -206,7 +211,7 @@ class LengthRatio(Filter):
         tgt = item.example.text
         if len(src.strip()) < self.min_chars:
             return Decision(True, "short-source", f"source shorter than {self.min_chars} characters")
-        ratio = len(tgt.strip()) / len(src.strip())
+        ratio = (len(tgt.strip()) + self.smoothing) / (len(src.strip()) + self.smoothing)
         lo, hi = self.bounds(item.src_lang, item.example.lang)
         if ratio < lo:
             return Decision(False, "too-short", f"length ratio {ratio:.2f} < {lo:.2f}", ratio)

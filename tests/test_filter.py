@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from tests.filter_fixtures import EXPECTED_REJECTS, ROWS, Row, build_chain
 from workbench.errors import ConfigError
 from workbench.filter import filter as run_filter
 from workbench.filter import parse_options, source_version
-from workbench.filters import FILTERS, Item, get, lang_base
+from workbench.filters import FILTERS, Decision, Filter, Item, get, lang_base
 from workbench.records import Example, Span, SpanOutcome, tokenize
 
 ALL = [n for n in FILTERS if n != "cometkiwi.v1"]
@@ -262,3 +264,30 @@ def test_duplicates_exact_normalised_and_near():
     # examples that earlier filters rejected are not remembered
     d = get("duplicate.v1").decide(items[:3], alive=[False, True, True])
     assert [x.kept for x in d] == [True, True, True]
+
+
+@dataclass
+class _Boom(Filter):
+    """A filter object passed directly: keeps examples until ``fail_at``, then raises."""
+
+    name = "boom.v1"
+    fail_at: int = 5
+    seen: int = 0
+
+    def decide_one(self, item):
+        self.seen += 1
+        if self.seen > self.fail_at:
+            raise RuntimeError("boom")
+        return Decision(self.seen % 2 == 0, "ok" if self.seen % 2 == 0 else "odd", "", self.seen)
+
+
+def test_filter_objects_and_nothing_written_on_failure(store, chain):
+    pr = chain[2]
+    with pytest.raises(RuntimeError, match="boom"):
+        run_filter(pr.ref, filters=[_Boom(fail_at=5)], store=store, batch_size=2)
+    assert len(store.versions()) == 3
+    assert store.sql("SELECT count(*) AS n FROM filter_decisions").to_pylist()[0]["n"] == 0
+    r = run_filter(pr.ref, filters=[_Boom(fail_at=100)], store=store, batch_size=4)
+    assert r.n_kept == len(ROWS) // 2 and "boom.v1:fail_at=100" in r.version.signature
+    vals = [d["value"] for d in _decisions(store, r.version.id)]
+    assert vals == [float(i) for i in range(1, len(ROWS) + 1)]

@@ -243,12 +243,6 @@ def diff(
 # ---- filter and report (issue 6) ------------------------------------------------------------
 
 
-def _filter_names() -> str:
-    from workbench.filters import FILTERS
-
-    return ", ".join(sorted(FILTERS))
-
-
 @app.command("filter")
 def filter_cmd(
     ref: Annotated[str, typer.Argument(help="Version ref to filter: NAME or NAME@N.")],

@@ -291,3 +291,12 @@ def test_filter_objects_and_nothing_written_on_failure(store, chain):
     assert r.n_kept == len(ROWS) // 2 and "boom.v1:fail_at=100" in r.version.signature
     vals = [d["value"] for d in _decisions(store, r.version.id)]
     assert vals == [float(i) for i in range(1, len(ROWS) + 1)]
+
+
+def test_langid_rejects_unidentifiable_languages_up_front():
+    with pytest.raises(ConfigError, match="cannot identify 'tlh'"):
+        get("langid.v1").decide_one(_tr("tlhIngan Hol Dajatlh'a' jIyajbe'", "x", lang="tlh"))
+    with pytest.raises(ConfigError, match="not among the candidates"):
+        get("langid.v1", candidates="en,fr").decide_one(_tr("Das ist ein deutscher Satz.", "x"))
+    f = get("langid.v1", candidates="en,de")
+    assert f.decide_one(_tr("Das ist ein ganz normaler deutscher Satz.", "x")).kept

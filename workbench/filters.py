@@ -238,6 +238,7 @@ class LangId(Filter):
     candidates: str | None = None
     _ident: Any = field(default=None, init=False, repr=False, compare=False)
     _default_lang: str = field(default="", init=False, repr=False, compare=False)
+    _checked: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in super().params().items() if not k.startswith("_")}
@@ -245,10 +246,14 @@ class LangId(Filter):
     def prepare(self, ctx: FilterContext) -> None:
         self._default_lang = ctx.version.lang or ""
         self._identifier()
-        want = lang_base(self.expected or self._default_lang)
-        if want and want not in self._ident.labels:
-            raise ConfigError(f"langid.v1 cannot identify {want!r}",
-                              fix="drop langid.v1 for this language or set langid.v1.expected")
+        self._check(lang_base(self.expected or self._default_lang), ctx.version.ref)
+
+    def _check(self, want: str, where: str) -> None:
+        if want and want not in self._identifier().labels:
+            known = "the candidates" if self.candidates else "py3langid's 97 languages"
+            raise ConfigError(f"langid.v1 cannot identify {want!r}: not among {known}", where=where,
+                              fix="drop langid.v1 for this language, or fix langid.v1.expected / "
+                                  "langid.v1.candidates")
 
     def _identifier(self) -> Any:
         if self._ident is None:
@@ -274,6 +279,9 @@ class LangId(Filter):
             raise ConfigError("langid.v1: the expected language is unknown",
                               where=f"example {item.example.id}",
                               fix="set --option langid.v1.expected=CODE or store a lang")
+        if want not in self._checked:
+            self._check(want, f"example {item.example.id}")
+            self._checked.add(want)
         text = item.example.text
         if len(text.strip()) < self.min_chars:
             return Decision(True, "short-text", f"shorter than {self.min_chars} characters")
@@ -668,13 +676,13 @@ class CometKiwi(Filter):
         model: Hugging Face model name or local checkpoint path.
         min_score: lowest accepted QE score (0..1).
         batch_size: sentences per model call.
-        gpus: GPUs to use (0: CPU).
+        gpus: GPUs to use (0: CPU); ``None``: one if CUDA is available, else none.
     """
 
     model: str = "Unbabel/wmt22-cometkiwi-da"
     min_score: float = 0.5
     batch_size: int = 32
-    gpus: int = 1
+    gpus: int | None = None
     _model: Any = field(default=None, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
@@ -697,6 +705,11 @@ class CometKiwi(Filter):
 
     def decide(self, items: Sequence[Item], alive: Sequence[bool] | None = None) -> list[Decision]:
         data = [{"src": it.src_text or "", "mt": it.example.text} for it in items]
-        scores = self._model.predict(data, batch_size=self.batch_size, gpus=self.gpus).scores
+        gpus = self.gpus
+        if gpus is None:
+            import torch
+
+            gpus = 1 if torch.cuda.is_available() else 0
+        scores = self._model.predict(data, batch_size=self.batch_size, gpus=gpus).scores
         return [Decision(bool(s >= self.min_score), "ok" if s >= self.min_score else "low-qe",
                          f"QE {s:.3f}", float(s)) for s in scores]

@@ -78,8 +78,10 @@ def svg_bars(categories: Sequence[str], series: dict[str, Sequence[float]], *, t
         out.append(_legend(names, colors, left, 29))
     for i, cat in enumerate(categories):
         y0 = top + i * row_h
+        fit = max(int((left - 10) / _CHAR_W), 4)
+        shown = cat if len(cat) <= fit else cat[: fit - 1] + "…"
         out.append(f'<text x="{left - 6:.1f}" y="{y0 + row_h / 2 + 4:.1f}" font-size="11" '
-                   f'text-anchor="end">{escape(cat)}</text>')
+                   f'text-anchor="end"><title>{escape(cat)}</title>{escape(shown)}</text>')
         if stacked:
             x = left
             for n, col in zip(names, colors, strict=True):

@@ -138,11 +138,11 @@ def lang_base(code: str | None) -> str:
 
 
 
-def _words(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     return [text[s:e].lower() for s, e in tokenize(text)]
 
 
-def _is_punct(tok: str) -> bool:
+def is_punct(tok: str) -> bool:
     return all(unicodedata.category(c).startswith(("P", "S")) for c in tok)
 
 

@@ -11,11 +11,11 @@ from workbench.filters.base import (
     Filter,
     FilterContext,
     Item,
-    _is_punct,
-    _words,
+    is_punct,
     lang_base,
     normalize_text,
     register,
+    word_tokens,
 )
 
 # Characters per unit of meaning relative to English: the expected length ratio of a pair is
@@ -164,7 +164,7 @@ class Copy(Filter):
         if src is None:
             return Decision(True, "no-source", "no source text")
         a, b = normalize_text(src), normalize_text(item.example.text)
-        if len([w for w in _words(src) if not _is_punct(w)]) < self.min_tokens:
+        if len([w for w in word_tokens(src) if not is_punct(w)]) < self.min_tokens:
             return Decision(True, "short-source", f"source has fewer than {self.min_tokens} words")
         import difflib
 
@@ -182,7 +182,7 @@ def _max_run(tokens: list[str], max_n: int) -> tuple[int, str]:
             run, prev = 1, None
             for i in range(start, len(tokens) - n + 1, n):
                 g = tuple(tokens[i:i + n])
-                if g == prev and not all(_is_punct(t) for t in g):
+                if g == prev and not all(is_punct(t) for t in g):
                     run += 1
                     if run > best:
                         best, what = run, " ".join(g)
@@ -208,10 +208,10 @@ class RepeatNgram(Filter):
     allow_source: bool = True
 
     def decide_one(self, item: Item) -> Decision:
-        run, gram = _max_run(_words(item.example.text), self.max_n)
+        run, gram = _max_run(word_tokens(item.example.text), self.max_n)
         if run >= self.max_repeats:
             src = item.src_text
-            if self.allow_source and src is not None and _max_run(_words(src), self.max_n)[0] >= run:
+            if self.allow_source and src is not None and _max_run(word_tokens(src), self.max_n)[0] >= run:
                 return Decision(True, "source-repeats", f"{gram!r} x{run}, as in the source", run)
             return Decision(False, "repetition", f"{gram!r} repeated {run} times in a row", run)
         return Decision(True, "ok", f"longest repetition x{run}", run)

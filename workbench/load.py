@@ -153,12 +153,12 @@ def read_conll(
     def make() -> Example:
         nonlocal count
         count += 1
-        where = f"{path}:{first_line}"
+        start = comment_line or first_line  # the sentence's first line, comments included
         ex_id = str(meta.pop("sent_id", None) or f"{prefix}-{count}")
         text = meta.pop("text", None)
         ex = Example.from_tokens(ex_id, tokens, tags, text=text, scheme=scheme, strict=strict,
-                                 where=where, lang=lang, split=split, meta=dict(meta))
-        ex.meta["line"] = first_line
+                                 where=f"{path}:{start}", lang=lang, split=split, meta=dict(meta))
+        ex.meta["line"] = start
         return ex
 
     def columns(line: str) -> list[str]:

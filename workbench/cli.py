@@ -126,9 +126,10 @@ def ingest(
         opts["split"] = split
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                      TextColumn("{task.completed:,} examples"), TimeElapsedColumn(),
-                      console=err, transient=True) as bar:
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                       TextColumn("{task.completed:,} examples"), TimeElapsedColumn(),
+                       console=err, transient=True, disable=not err.is_terminal)
+        with bar:
             task = bar.add_task(f"ingesting {path}", total=None)
             v = run(path, name=name, store=_store(db), lang=lang, format=fmt,
                     progress=lambda n: bar.update(task, completed=n), **opts)

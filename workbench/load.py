@@ -105,19 +105,30 @@ def write(examples: Iterable[Example], path: str | Path, *, format: str | None =
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` without its line break; invalid UTF-8 names its line."""
+    try:
+        with path.open("r", encoding="utf-8", newline="\n") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if lineno == 1:
+                    line = line.lstrip("\ufeff")
+                yield lineno, line.rstrip("\r\n")
+    except UnicodeDecodeError:
+        _raise_bad_utf8(path)
+
+
+def _raise_bad_utf8(path: Path) -> None:
+    """Find the first line that is not UTF-8 and raise an :class:`InputError` naming it."""
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             try:
-                line = raw.decode("utf-8")
+                raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"invalid UTF-8 at byte {exc.start} of the line",
                     where=f"{path}:{lineno}",
                     fix="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
                 ) from None
-            if lineno == 1:
-                line = line.lstrip("\ufeff")
-            yield lineno, line.rstrip("\r\n")
+    raise InputError("invalid UTF-8", where=str(path), fix="re-encode the file as UTF-8")
 
 
 # -- CoNLL ---------------------------------------------------------------------------------------
@@ -167,8 +178,7 @@ def read_conll(
 
     comment_line = 0
     for lineno, line in _lines(path):
-        stripped = line.strip()
-        if not stripped:
+        if not line or line.isspace():
             if tokens:
                 yield make()
             elif "sent_id" in meta or "text" in meta:
@@ -180,19 +190,24 @@ def read_conll(
                 )
             tokens, tags, meta, comment_line = [], [], {}, 0
             continue
-        if stripped.startswith("-DOCSTART-"):
-            continue
-        if not tokens and stripped.startswith("#") and not _is_token_line(columns(line), tag_column):
-            body = stripped[1:].strip()
-            key, eq, value = body.partition("=")
-            k = key.strip()
-            if eq and k and " " not in k:
-                meta[k] = value.strip() if k != "text" else value[1:] if value.startswith(" ") else value
-            else:
-                meta.setdefault("comments", []).append(body)
-            comment_line = comment_line or lineno
-            continue
-        cols = columns(line)
+        if line[0] in "-#" or line[0].isspace():
+            stripped = line.strip()
+            if stripped.startswith("-DOCSTART-"):
+                continue
+            if not tokens and stripped.startswith("#") and not _is_token_line(columns(line), tag_column):
+                body = stripped[1:].strip()
+                key, eq, value = body.partition("=")
+                k = key.strip()
+                if eq and k and " " not in k:
+                    meta[k] = value.strip() if k != "text" else value[1:] if value.startswith(" ") else value
+                else:
+                    meta.setdefault("comments", []).append(body)
+                comment_line = comment_line or lineno
+                continue
+        if separator:
+            cols = line.split(separator)
+        else:
+            cols = line.split("\t") if "\t" in line else line.split()
         if len(cols) < 2:
             raise InputError(
                 f"expected a token and a tag, found {len(cols)} column(s): {line[:60]!r}",
@@ -208,9 +223,9 @@ def read_conll(
                 "does not exist",
                 where=f"{path}:{lineno}", fix="pass --tag-column / --token-column with existing columns",
             ) from None
-        if not tok.strip():
+        if not tok or tok.isspace():
             raise InputError("empty token", where=f"{path}:{lineno}", fix="remove the line")
-        if not _is_tag(tag):
+        if not (tag == "O" or (len(tag) > 2 and tag[1] == "-" and tag[0] in "BIESLU")) and not _is_tag(tag):
             raise InputError(
                 f"tag {tag!r} (column {tag_column}) is not O or PREFIX-LABEL (PREFIX one of B, I, "
                 "E, S)",

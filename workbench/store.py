@@ -269,11 +269,17 @@ class Store:
         path: database file; default :func:`default_db_path`.
         lock_timeout: seconds to keep retrying while another process holds the file
             (env ``WORKBENCH_LOCK_TIMEOUT``, default 30).
+        memory_limit: DuckDB memory limit of write connections (env ``WORKBENCH_DUCKDB_MEMORY``,
+            default ``128MB``): a large insert then evicts or spills instead of growing the
+            process with the corpus. Read connections keep DuckDB's default.
     """
 
     path: Path = field(default_factory=default_db_path)
     lock_timeout: float = field(
         default_factory=lambda: float(os.environ.get("WORKBENCH_LOCK_TIMEOUT", "30"))
+    )
+    memory_limit: str = field(
+        default_factory=lambda: os.environ.get("WORKBENCH_DUCKDB_MEMORY", "128MB")
     )
 
     def __post_init__(self) -> None:
@@ -327,6 +333,7 @@ class Store:
             _OPEN_WRITERS[key] = _OPEN_WRITERS.get(key, 0) + 1
         try:
             if ddl:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
                 for st in _DDL:
                     con.execute(st)
                 for st in VIEWS.values():
@@ -542,13 +549,16 @@ def _clean_stale_staging(folder: Path) -> None:
 
 def _check_unique_ids(staged: Path) -> None:
     """Raise :class:`InputError` naming duplicate ids (and their input lines, when known)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": "64MB", "temp_directory": str(staged.parent / "tmp")})
     try:
+        ids = [r[0] for r in con.execute(
+            "SELECT id FROM read_parquet(?) GROUP BY id HAVING count(*) > 1 LIMIT 3", [str(staged)]
+        ).fetchall()]
         dup = con.execute(
             "SELECT id, count(*), list(json_extract_string(meta, '$.line') ORDER BY idx) "
-            "FROM read_parquet(?) GROUP BY id HAVING count(*) > 1 ORDER BY min(idx) LIMIT 3",
-            [str(staged)],
-        ).fetchall()
+            "FROM read_parquet(?) WHERE list_contains(?, id) GROUP BY id ORDER BY min(idx)",
+            [str(staged), ids],
+        ).fetchall() if ids else []
     finally:
         con.close()
     if dup:

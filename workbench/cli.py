@@ -12,7 +12,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -33,7 +32,7 @@ class _Group(TyperGroup):
     """Every command's :class:`WorkbenchError` becomes ``error: ...`` on stderr and exit 1, with
     no traceback; commands need no try/except of their own."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except WorkbenchError as exc:

@@ -106,8 +106,8 @@ def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
         try:
             doc = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise InputError("invalid UTF-8", where=f"{path}:{line}",
+            bad_line = data.count(b"\n", 0, exc.start) + 1
+            raise InputError("invalid UTF-8", where=f"{path}:{bad_line}",
                              fix="re-encode the file as UTF-8") from None
         try:
             items = json.loads(doc)

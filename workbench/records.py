@@ -267,7 +267,7 @@ class Example:
 
 def _check_char_spans(text: str, spans: Sequence[tuple[int, int, str]], where: str) -> None:
     n = len(text)
-    prev_end, prev = -1, None
+    prev_end, prev = -1, (0, 0, "")
     for s, e, lab in sorted(spans):
         if not (0 <= s < e <= n):
             raise InputError(

@@ -192,7 +192,9 @@ def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Tab
     every stage that writes a version.
     """
     ids, splits, langs, texts, metas = [], [], [], [], []
-    off_len, off_s, off_e = [0], [], []
+    off_len: list[int] = [0]
+    off_s: list[int] = []
+    off_e: list[int] = []
     sp_len: list[int] = [0]
     sp: list[list[Any]] = [[] for _ in SPAN_TYPE]
     oc_len: list[int] = [0]

@@ -144,10 +144,11 @@ def test_in_process_errors_are_uniform(tmp_path) -> None:
 
 def test_ingest_warnings_are_shown(tmp_path) -> None:
     f = tmp_path / "r.conll"
-    f.write_text("Hello O\nAda I-PER\n\n")
+    f.write_text("Hello O\nAda I-PER\n\n" * 25)
     r = run("ingest", str(f), "--name", "r", db=tmp_path / "wb.duckdb")
     assert r.returncode == 0 and "warning:" in r.stderr and "I- without" in r.stderr
-    r = run("ingest", str(f), "--name", "r", "--strict", db=tmp_path / "wb.duckdb")
+    assert r.stderr.count("warning:") == 20 and "... and 5 more warnings" in r.stderr
+    r = run("ingest", str(f), "--name", "r2", "--strict", db=tmp_path / "wb.duckdb")
     assert r.returncode == 1 and "error:" in r.stderr and "strict" in r.stderr
 
 

@@ -143,6 +143,7 @@ def test_hf_datasetdict_round_trip(store) -> None:
     dd = hf_dict()
     v = ingest(dd, name="hf", store=store, lang="en")
     assert v.n_examples == 5 and v.n_spans == 6
+    assert v.params["label_names"] == NAMES
     exs = list(store.examples(v))
     assert [e.split for e in exs] == ["train"] * 3 + ["validation"] * 2
     assert exs[0].id == "train-0" and exs[3].id == "validation-0"  # split ids repeat

@@ -183,13 +183,18 @@ def test_sql_with_tiny_lock_timeout_names_the_lock(store, base, tmp_path) -> Non
     try:
         wait_for(flag.exists, holder)
         r = workbench("sql", "SELECT 1", "--db", str(store.path), WORKBENCH_LOCK_TIMEOUT="0.2")
+        # a second writer: the same clear error, and nothing written
+        w = workbench("ingest", str(ROOT / "data" / "sample-en.conll"), "--name", "base",
+                      "--db", str(store.path), WORKBENCH_LOCK_TIMEOUT="0.2")
     finally:
         kill(holder)
-    assert r.returncode == 1
-    assert r.stderr.startswith("error: the DuckDB lock on")
-    assert f"held by process {holder.pid}" in r.stderr
-    assert "WORKBENCH_LOCK_TIMEOUT" in r.stderr and "Traceback" not in r.stderr
+    for res in (r, w):
+        assert res.returncode == 1
+        assert res.stderr.startswith("error: the DuckDB lock on")
+        assert f"held by process {holder.pid}" in res.stderr
+        assert "WORKBENCH_LOCK_TIMEOUT" in res.stderr and "Traceback" not in res.stderr
     assert base() == ["base@1"]
+    assert not list(store.path.parent.glob(".wb-stage-*"))
 
 
 SLOW_CONSUMER = """

@@ -123,8 +123,18 @@ def ingest(
             opts["token_column"] = token_column
     if split:
         opts["split"] = split
-    with warnings.catch_warnings(record=True) as caught:
+    shown: list[str] = []
+    count = 0
+
+    def keep(message: Any, *args: Any, **kwargs: Any) -> None:  # bounded: no list of all warnings
+        nonlocal count
+        count += 1
+        if len(shown) < 20:
+            shown.append(str(message))
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = keep
         bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                        TextColumn("{task.completed:,} examples"), TimeElapsedColumn(),
                        console=err, transient=True, disable=not err.is_terminal)
@@ -132,10 +142,10 @@ def ingest(
             task = bar.add_task(f"ingesting {path}", total=None)
             v = run(path, name=name, store=_store(db), lang=lang, format=fmt,
                     progress=lambda n: bar.update(task, completed=n), **opts)
-    for w in caught[:20]:
-        err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-    if len(caught) > 20:
-        err.print(f"[yellow]... and {len(caught) - 20} more warnings[/]")
+    for msg in shown:
+        err.print("[yellow]warning:[/]", msg, highlight=False)
+    if count > len(shown):
+        err.print(f"[yellow]... and {count - len(shown)} more warnings[/]")
     console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
 
 

@@ -36,10 +36,14 @@ def _dataset_hash(ds: Any) -> str:
     return content_hash(repr(ds))
 
 
-def _nonempty(examples: Iterable[Example], source: Any) -> Iterator[Example]:
+def _nonempty(examples: Iterable[Example], source: Any, params: dict[str, Any]) -> Iterator[Example]:
+    """Pass examples through; raise when there are none. ClassLabel names an HF reader found
+    go into ``params['label_names']`` (params are stored at commit, after the stream)."""
     n = 0
     for ex in examples:
         n += 1
+        if "label_names" not in params and ex.meta.get("label_names"):
+            params["label_names"] = list(ex.meta["label_names"])
         yield ex
     if n == 0:
         raise InputError("no examples found", where=str(source) if isinstance(source, (str, Path))
@@ -75,8 +79,8 @@ def ingest(
         sig.add("src", f"dataset#{_dataset_hash(source)}")
     for k, v in sorted(options.items()):
         sig.add(k, v)
-    examples = _nonempty(read(source, format=fmt, lang=lang, **options), source)
     params = {"source": str(source) if is_path else type(source).__name__, "format": fmt,
               "lang": lang, **options}
+    examples = _nonempty(read(source, format=fmt, lang=lang, **options), source, params)
     return store.write_version(examples, corpus=name, stage="ingest", signature=sig,
                                params=params, lang=lang or None, progress=progress)

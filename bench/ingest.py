@@ -7,6 +7,10 @@ run fails (exit 1) when peak RSS at 200k exceeds 1.5x the peak at 20k.
     python bench/ingest.py [--sizes 20000 200000] [--keep DIR]
 
 Skips (exit 0, with a message) when ../shared is absent.
+
+What remains of the growth is DuckDB filling one table row group (122,880 rows) in memory before
+writing it out: a 20k ingest never fills one, larger ones plateau (measured: inserting 200k and
+800k staged rows peaked at 177 and 187 MiB).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.errors import InputError
 from workbench.ingest import ingest
@@ -446,3 +448,42 @@ def test_jsonl_outcomes_round_trip(tmp_path) -> None:
                            SpanOutcome(1, "LOC", "dropped", "no alignment", "align.v1")])
     write([ex], tmp_path / "o.jsonl")
     assert list(read_jsonl(tmp_path / "o.jsonl")) == [ex]
+
+
+WORDS = ["Ada", "Zürich", "😀", "👨\u200d🚒", "東京", "café", "e\u0301te\u0301", "हिन्दी", "O'Neil", "-",
+         ",", "🇩🇪", "Łódź", "naïve", "ß", "İstanbul"]
+
+
+@st.composite
+def doccano_records(draw) -> dict:
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    text = " ".join(words)
+    spans, i = [], 0
+    while i < len(words):
+        i += draw(st.integers(0, 2))
+        if i >= len(words):
+            break
+        j = min(len(words), i + draw(st.integers(1, 3)))
+        spans.append([starts[i], starts[j - 1] + len(words[j - 1]), draw(st.sampled_from(["PER", "LOC"]))])
+        i = j
+    return {"id": "r", "text": text, "label": spans}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rec=doccano_records())
+def test_jsonl_offsets_survive_any_text(tmp_path_factory, rec) -> None:
+    d = tmp_path_factory.mktemp("prop")
+    src = d / "in.jsonl"
+    src.write_text(json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    (ex,) = read(src)
+    assert ex.text == rec["text"]
+    assert [[s.start, s.end, s.label] for s in ex.spans] == rec["label"]
+    ex.validate()
+    write([ex], d / "wb.jsonl", format="jsonl")
+    assert list(read(d / "wb.jsonl")) == [ex]
+    write([ex], d / "doc.jsonl", format="jsonl", flavour="doccano")
+    assert json.loads((d / "doc.jsonl").read_text(encoding="utf-8")) == rec

@@ -86,6 +86,22 @@ def test_conll_comments_docstart_spaces_and_hashtag_tokens(tmp_path) -> None:
     assert b.id == "x-2"
 
 
+def test_conll_token_column_detection(tmp_path) -> None:
+    # CoNLL-2003 (token POS chunk NER): a number in column 0 is a token, not an index
+    f = tmp_path / "c03.txt"
+    f.write_text("1 CD B-NP O\nGerman JJ I-NP B-MISC\n\n1996 CD B-NP O\n2 CD I-NP O\n", encoding="utf-8")
+    a, b = list(read_conll(f))
+    assert a.tokens == ["1", "German"] and a.tags() == ["O", "B-MISC"]
+    assert b.tokens == ["1996", "2"]
+    # CoNLL-U style: a running index in column 0, the tag in column 2
+    g = tmp_path / "u.iob2"
+    g.write_text("1\tAda\tB-PER\t-\n2\tspoke\tO\t-\n\n1\t7\tO\t-\n", encoding="utf-8")
+    a, b = list(read_conll(g, tag_column=2))
+    assert (a.tokens, a.tags(), b.tokens) == (["Ada", "spoke"], ["B-PER", "O"], ["7"])
+    with pytest.raises(InputError, match=r"u\.iob2:1: .*token column 9"):
+        list(read_conll(g, tag_column=2, token_column=9))
+
+
 @pytest.mark.parametrize("scheme", ["iob1", "bioes"])
 def test_conll_other_schemes_round_trip(store, sample_conll, tmp_path, scheme) -> None:
     v1 = ingest(sample_conll, name="s", store=store)

@@ -150,12 +150,15 @@ def read_conll(
     ``-DOCSTART-`` lines are skipped; ``# key = value`` comments become ``meta`` (``# text =``
     restores the original sentence, ``# sent_id =`` becomes the example id). Columns are split on
     tabs when the line has one, otherwise on whitespace (``separator`` to force). The token is
-    column 0, or column 1 when the first column is a running integer index (CoNLL-U style);
-    tags come from ``tag_column`` (default: last).
+    ``token_column``; by default column 0, or column 1 when column 0 of every line of the
+    sentence is its running index 1, 2, 3, ... (CoNLL-U style; a number token in column 0 of
+    CoNLL-2003 is not mistaken for one); tags come from ``tag_column`` (default: last).
     """
     path = Path(path)
     prefix = id_prefix if id_prefix is not None else path.stem
-    tokens: list[str] = []
+    tokens: list[str] = []  # column 0 (or token_column)
+    second: list[str] = []  # column 1, the token when column 0 is a running index 1, 2, 3, ...
+    indexed = True
     tags: list[str] = []
     meta: dict[str, Any] = {}
     first_line = 0
@@ -165,9 +168,14 @@ def read_conll(
         nonlocal count
         count += 1
         start = comment_line or first_line  # the sentence's first line, comments included
+        toks = second if token_column is None and indexed else tokens
+        for i, tok in enumerate(toks):
+            if not tok or tok.isspace():
+                raise InputError("empty token", where=f"{path}:{first_line + i}",
+                                 fix="remove the line or fix its columns")
         ex_id = str(meta.pop("sent_id", None) or f"{prefix}-{count}")
         text = meta.pop("text", None)
-        ex = Example.from_tokens(ex_id, tokens, tags, text=text, scheme=scheme, strict=strict,
+        ex = Example.from_tokens(ex_id, toks, tags, text=text, scheme=scheme, strict=strict,
                                  where=f"{path}:{start}", lang=lang, split=split, meta=dict(meta))
         ex.meta["line"] = start
         return ex
@@ -188,7 +196,7 @@ def read_conll(
                     where=f"{path}:{comment_line}",
                     fix="add the sentence's 'token<TAB>tag' lines or remove its comments",
                 )
-            tokens, tags, meta, comment_line = [], [], {}, 0
+            tokens, second, tags, meta, comment_line, indexed = [], [], [], {}, 0, True
             continue
         if line[0] in "-#" or line[0].isspace():
             stripped = line.strip()
@@ -214,17 +222,22 @@ def read_conll(
                 where=f"{path}:{lineno}",
                 fix="one 'token<TAB>tag' per line, blank line between sentences",
             )
-        tc = token_column if token_column is not None else (1 if cols[0].isdigit() and len(cols) > 2 else 0)
         try:
-            tok, tag = cols[tc], cols[tag_column].strip()
+            if token_column is None:
+                tok = cols[0]
+                if indexed and len(cols) > 2 and cols[0] == str(len(tokens) + 1):
+                    second.append(cols[1])
+                else:
+                    indexed = False
+            else:
+                tok = cols[token_column]
+            tag = cols[tag_column].strip()
         except IndexError:
             raise InputError(
-                f"line has {len(cols)} columns, column {tc if len(cols) <= tc else tag_column} "
-                "does not exist",
+                f"line has {len(cols)} columns; token column {token_column} or tag column "
+                f"{tag_column} does not exist",
                 where=f"{path}:{lineno}", fix="pass --tag-column / --token-column with existing columns",
             ) from None
-        if not tok or tok.isspace():
-            raise InputError("empty token", where=f"{path}:{lineno}", fix="remove the line")
         if not (tag == "O" or (len(tag) > 2 and tag[1] == "-" and tag[0] in "BIESLU")) and not _is_tag(tag):
             raise InputError(
                 f"tag {tag!r} (column {tag_column}) is not O or PREFIX-LABEL (PREFIX one of B, I, "

@@ -159,3 +159,17 @@ def test_uner_columns_via_cli(tmp_path, shared_data) -> None:
             db=tmp_path / "wb.duckdb")
     assert r.returncode == 0, r.stderr
     assert "stored uner@1: 2001 examples" in r.stdout
+
+
+def test_ingest_hf_directory_with_other_columns(tmp_path) -> None:
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"words": [["Ada", "spoke"]], "labels": [["B-PER", "O"]]})
+    ds.save_to_disk(str(tmp_path / "ds"))
+    db = tmp_path / "wb.duckdb"
+    r = run("ingest", str(tmp_path / "ds"), "--name", "d", db=db)
+    assert r.returncode == 1 and "no column 'tokens'" in r.stderr
+    r = run("ingest", str(tmp_path / "ds"), "--name", "d", "--tokens-column", "words",
+            "--tags-column", "labels", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "stored d@1: 1 examples, 1 spans" in r.stdout

@@ -98,6 +98,8 @@ def ingest(
     tag_column: Annotated[int, typer.Option(help="CoNLL tag column (negative: from the end).")] = -1,
     token_column: Annotated[Optional[int], typer.Option(
         help="CoNLL token column (default: 0, or 1 after a numeric id column).")] = None,
+    tokens_column: Annotated[str, typer.Option(help="HF dataset: column of token lists.")] = "tokens",
+    tags_column: Annotated[str, typer.Option(help="HF dataset: column of tags.")] = "ner_tags",
     split: Annotated[Optional[str], typer.Option(help="Split name for files; one split of a "
                      "dataset.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject ill-formed tag sequences instead of "
@@ -117,6 +119,8 @@ def ingest(
     opts: dict[str, Any] = {}
     if fmt in ("conll", "hf", "jsonl"):
         opts.update(scheme=scheme, strict=strict)
+    if fmt == "hf" and (tokens_column, tags_column) != ("tokens", "ner_tags"):
+        opts.update(tokens_column=tokens_column, tags_column=tags_column)
     if fmt == "conll":
         opts["tag_column"] = tag_column
         if token_column is not None:

@@ -206,17 +206,17 @@ def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Tab
         texts.append(ex.text)
         metas.append(json.dumps(ex.meta, ensure_ascii=False) if ex.meta else None)
         if ex.offsets:
-            starts, ends = zip(*ex.offsets, strict=False)
+            starts, ends = zip(*ex.offsets, strict=True)
             off_s.extend(starts)
             off_e.extend(ends)
         off_len.append(len(off_s))
         for x in ex.spans:
             for col, v in zip(sp, (x.start, x.end, x.label, x.token_start, x.token_end, x.score,
-                                   x.source), strict=False):
+                                   x.source), strict=True):
                 col.append(v)
         sp_len.append(sp_len[-1] + len(ex.spans))
         for o in ex.outcomes:
-            for col, v in zip(oc, (o.source, o.label, o.outcome, o.reason, o.projector, o.score), strict=False):
+            for col, v in zip(oc, (o.source, o.label, o.outcome, o.reason, o.projector, o.score), strict=True):
                 col.append(v)
         oc_len.append(oc_len[-1] + len(ex.outcomes))
 
@@ -335,7 +335,11 @@ class Store:
             _OPEN_WRITERS[key] = _OPEN_WRITERS.get(key, 0) + 1
         try:
             if ddl:
-                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                try:
+                    con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                except duckdb.Error as exc:
+                    raise StoreError(f"bad memory limit {self.memory_limit!r}: {exc}",
+                                     fix="set WORKBENCH_DUCKDB_MEMORY to a size like 256MB") from None
                 for st in _DDL:
                     con.execute(st)
                 for st in VIEWS.values():

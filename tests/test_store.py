@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from workbench.diff import diff
@@ -159,6 +160,25 @@ def test_examples_to_arrow_round_trip_all_fields() -> None:
     tbl = examples_to_arrow(exs, start_idx=7)
     assert tbl.column("idx").to_pylist() == [7, 8]
     assert examples_from_arrow(tbl) == exs
+    assert examples_from_arrow(tbl.slice(1)) == exs[1:]
+    assert examples_from_arrow(pa.concat_tables([tbl.slice(1), tbl.slice(0, 1)])) == exs[::-1]
+    assert examples_from_arrow(tbl.to_batches()[0]) == exs
+    # a foreign Parquet file may have only the required columns
+    bare = examples_from_arrow(tbl.select(["id", "text", "offsets", "spans"]))
+    assert [(e.id, e.offsets, e.spans, e.lang, e.split, e.meta, e.outcomes) for e in bare] == [
+        (e.id, e.offsets, e.spans, "", "train", {}, []) for e in exs]
+
+
+def test_read_parquet_with_required_columns_only(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from workbench.load import read
+
+    exs = [Example.from_text("a", "Ada Lovelace", [(0, 12, "PER")], lang="en")]
+    pq.write_table(examples_to_arrow(exs).select(["id", "text", "offsets", "spans"]),
+                   tmp_path / "bare.parquet")
+    (ex,) = read(tmp_path / "bare.parquet", lang="de")
+    assert (ex.text, ex.spans, ex.lang) == (exs[0].text, exs[0].spans, "de")
 
 
 def test_diff_and_export(store, sample_conll, tmp_path) -> None:

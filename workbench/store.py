@@ -240,24 +240,55 @@ def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Tab
     return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
 
 
+def _flat_lists(table: pa.Table, name: str, fields: Sequence[str]) -> tuple[list[int], list[list[Any]]]:
+    """Cumulative bounds per row and the struct fields as flat Python lists (nulls as empty)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if name not in table.column_names:
+        return [0] * (n + 1), [[] for _ in fields]
+    col = table.column(name)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_pylist()
+    bounds = [0]
+    for k in lengths:
+        bounds.append(bounds[-1] + k)
+    flat = arr.flatten()
+    return bounds, [flat.field(f).to_pylist() if flat.type.get_field_index(f) >= 0 else [None] * len(flat)
+                    for f in fields]
+
+
 def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
-    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx`` optional)."""
+    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx``, ``lang``,
+    ``split``, ``meta`` and ``outcomes`` optional). Converted column by column (fast)."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    n = table.num_rows
+
+    def column(name: str) -> list[Any]:
+        return table.column(name).to_pylist() if name in table.column_names else [None] * n
+
+    ids, texts, langs, splits, metas = (column(c) for c in ("id", "text", "lang", "split", "meta"))
+    ob, (os_, oe) = _flat_lists(table, "offsets", ("start", "end"))
+    sb, sc = _flat_lists(table, "spans", [f.name for f in SPAN_TYPE])
+    cb, cc = _flat_lists(table, "outcomes", [f.name for f in OUTCOME_TYPE])
     out = []
-    for row in table.to_pylist():
+    for i in range(n):
+        a, b = ob[i], ob[i + 1]
+        c, d = sb[i], sb[i + 1]
+        e, f = cb[i], cb[i + 1]
+        meta = metas[i]
         out.append(
             Example(
-                id=row["id"],
-                text=row["text"],
-                offsets=[(o["start"], o["end"]) for o in row["offsets"] or []],
-                spans=[
-                    Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
-                         s["score"], s["source"])
-                    for s in row["spans"] or []
-                ],
-                lang=row["lang"] or "",
-                split=row["split"] or "train",
-                meta=json.loads(row["meta"]) if row["meta"] else {},
-                outcomes=[SpanOutcome(**o) for o in row.get("outcomes") or []],
+                id=ids[i],
+                text=texts[i],
+                offsets=list(zip(os_[a:b], oe[a:b], strict=True)),
+                spans=[Span(*t) for t in zip(*(x[c:d] for x in sc), strict=True)] if d > c else [],
+                lang=langs[i] or "",
+                split=splits[i] or "train",
+                meta=(json.loads(meta) if isinstance(meta, str) else dict(meta)) if meta else {},
+                outcomes=[SpanOutcome(*t) for t in zip(*(x[e:f] for x in cc), strict=True)]
+                if f > e else [],
             )
         )
     return out

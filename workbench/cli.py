@@ -97,7 +97,7 @@ def ingest(
     scheme: Annotated[str, typer.Option(help="CoNLL/HF tag scheme: iob2, iob1 or bioes.")] = "iob2",
     tag_column: Annotated[int, typer.Option(help="CoNLL tag column (negative: from the end).")] = -1,
     token_column: Annotated[Optional[int], typer.Option(
-        help="CoNLL token column (default: 0, or 1 after a numeric id column).")] = None,
+        help="CoNLL token column (default: 0, or 1 when column 0 is the running index 1, 2, ...).")] = None,
     tokens_column: Annotated[str, typer.Option(help="HF dataset: column of token lists.")] = "tokens",
     tags_column: Annotated[str, typer.Option(help="HF dataset: column of tags.")] = "ner_tags",
     split: Annotated[Optional[str], typer.Option(help="Split name for files; one split of a "

@@ -8,18 +8,41 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from workbench import __version__
 from workbench.errors import WorkbenchError
 
+console = Console()
+err = Console(stderr=True)
+
+
+def _print_error(exc: BaseException) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+
+
+class _Group(TyperGroup):
+    """Every command's :class:`WorkbenchError` becomes ``error: ...`` on stderr and exit 1, with
+    no traceback; commands need no try/except of their own."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as exc:
+            _print_error(exc)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
     name="workbench",
+    cls=_Group,
     help="Turn a span-labelled dataset into training or test data in other languages.\n\n"
     "Stages: ingest -> translate -> project -> filter -> export; every stage stores a new "
     "immutable version in a DuckDB file you can query with SQL.",
@@ -27,8 +50,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
 
 DbOpt = Annotated[
     Optional[Path],
@@ -41,11 +62,6 @@ def _store(db: Path | None) -> Any:
     from workbench.store import Store
 
     return Store(db) if db else Store()
-
-
-def _fail(exc: BaseException) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _table(tbl: Any, limit: int | None = None) -> Table:
@@ -80,6 +96,10 @@ def ingest(
                       help="conll, jsonl, parquet or hf (default: detected).")] = None,
     scheme: Annotated[str, typer.Option(help="CoNLL/HF tag scheme: iob2, iob1 or bioes.")] = "iob2",
     tag_column: Annotated[int, typer.Option(help="CoNLL tag column (negative: from the end).")] = -1,
+    token_column: Annotated[Optional[int], typer.Option(
+        help="CoNLL token column (default: 0, or 1 when column 0 is the running index 1, 2, ...).")] = None,
+    tokens_column: Annotated[str, typer.Option(help="HF dataset: column of token lists.")] = "tokens",
+    tags_column: Annotated[str, typer.Option(help="HF dataset: column of tags.")] = "ner_tags",
     split: Annotated[Optional[str], typer.Option(help="Split name for files; one split of a "
                      "dataset.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject ill-formed tag sequences instead of "
@@ -90,28 +110,46 @@ def ingest(
 
     Example: workbench ingest data/sample-en.conll --name sample-en --lang en
     """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from workbench.ingest import ingest as run
     from workbench.load import detect_format
 
     fmt = format or detect_format(path)
     opts: dict[str, Any] = {}
-    if fmt in ("conll", "hf"):
+    if fmt in ("conll", "hf", "jsonl"):
         opts.update(scheme=scheme, strict=strict)
+    if fmt == "hf" and (tokens_column, tags_column) != ("tokens", "ner_tags"):
+        opts.update(tokens_column=tokens_column, tags_column=tags_column)
     if fmt == "conll":
         opts["tag_column"] = tag_column
+        if token_column is not None:
+            opts["token_column"] = token_column
     if split:
         opts["split"] = split
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with console.status(f"ingesting {path} ..."):
-                v = run(path, name=name, store=_store(db), lang=lang, format=fmt, **opts)
-        for w in caught[:20]:
-            err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-        if len(caught) > 20:
-            err.print(f"[yellow]... and {len(caught) - 20} more warnings[/]")
-    except WorkbenchError as exc:
-        _fail(exc)
+    shown: list[str] = []
+    count = 0
+
+    def keep(message: Any, *args: Any, **kwargs: Any) -> None:  # bounded: no list of all warnings
+        nonlocal count
+        count += 1
+        if len(shown) < 20:
+            shown.append(str(message))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = keep
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                       TextColumn("{task.completed:,} examples"), TimeElapsedColumn(),
+                       console=err, transient=True, disable=not err.is_terminal)
+        with bar:
+            task = bar.add_task(f"ingesting {path}", total=None)
+            v = run(path, name=name, store=_store(db), lang=lang, format=fmt,
+                    progress=lambda n: bar.update(task, completed=n), **opts)
+    for msg in shown:
+        err.print("[yellow]warning:[/]", msg, highlight=False)
+    if count > len(shown):
+        err.print(f"[yellow]... and {count - len(shown)} more warnings[/]")
     console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
 
 
@@ -124,15 +162,13 @@ def versions(
 
     Example: workbench versions
     """
-    try:
-        vs = _store(db).versions(corpus)
-    except WorkbenchError as exc:
-        _fail(exc)
+    store = _store(db)
+    all_versions = store.versions()
+    vs = [v for v in all_versions if corpus is None or v.corpus == corpus]
     t = Table()
     for col in ("ref", "stage", "parents", "lang", "examples", "spans", "created", "signature"):
         t.add_column(col, overflow="fold")
-    by_id = {v.id: v.ref for v in vs} if corpus is None else {
-        v.id: v.ref for v in _store(db).versions()}
+    by_id = {v.id: v.ref for v in all_versions}
     for v in vs:
         t.add_row(v.ref, v.stage, ",".join(by_id.get(p, str(p)) for p in v.parents), v.lang or "",
                   str(v.n_examples), str(v.n_spans), f"{v.created_at:%Y-%m-%d %H:%M}", v.signature)
@@ -150,45 +186,48 @@ def show(
     Example: workbench show sample-en@1 --limit 3
     """
     store = _store(db)
-    try:
-        v = store.resolve(ref)
-        console.print(f"[bold]{v.ref}[/] stage={v.stage} examples={v.n_examples} spans={v.n_spans}")
-        console.print(f"signature: {v.signature}", highlight=False)
-        shown = 0
-        for ex in store.examples(v, batch_size=max(limit, 1)):
-            if shown >= limit:
-                break
-            shown += 1
-            spans = ", ".join(f"[{ex.text[s.start:s.end]}]{s.label}" for s in ex.spans)
-            console.print(f"[cyan]{ex.id}[/] {ex.text}", highlight=False)
-            if spans:
-                console.print(f"    {spans}", highlight=False)
-    except WorkbenchError as exc:
-        _fail(exc)
+    v = store.resolve(ref)
+    console.print(f"[bold]{v.ref}[/] stage={v.stage} examples={v.n_examples} spans={v.n_spans}")
+    console.print(f"signature: {v.signature}", highlight=False, markup=False)
+    shown = 0
+    for ex in store.examples(v, batch_size=max(limit, 1)):
+        if shown >= limit:
+            break
+        shown += 1
+        spans = ", ".join(f"[{ex.text[s.start:s.end]}]{s.label}" for s in ex.spans)
+        console.print(f"[cyan]{ex.id}[/]", ex.text, highlight=False)
+        if spans:
+            console.print(f"    {spans}", highlight=False, markup=False)
+
+
+class SqlOutput(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
 
 
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A SELECT statement (read-only).")],
-    output: Annotated[str, typer.Option("--output", "-o", help="table, csv or json.")] = "table",
+    output: Annotated[SqlOutput, typer.Option("--output", "-o", help="Output format.")] = SqlOutput.table,
     db: DbOpt = None,
 ) -> None:
     """Run read-only SQL on the store (tables: versions, examples; views: version_refs, span_rows,
-    label_counts, outcome_rows).
+    label_counts, outcome_rows). Retries while another process holds the lock
+    (WORKBENCH_LOCK_TIMEOUT seconds).
 
     Example: workbench sql "SELECT * FROM label_counts WHERE ref = 'sample-en@1'"
     """
-    try:
-        tbl = _store(db).sql(query)
-    except WorkbenchError as exc:
-        _fail(exc)
-    if output == "csv":
+    tbl = _store(db).sql(query)
+    if output is SqlOutput.csv:
+        import io
+
         import pyarrow.csv as pacsv
 
-        buf = __import__("io").BytesIO()
+        buf = io.BytesIO()
         pacsv.write_csv(tbl, buf)
         sys.stdout.write(buf.getvalue().decode())
-    elif output == "json":
+    elif output is SqlOutput.json:
         sys.stdout.write(json.dumps(tbl.to_pylist(), default=str, ensure_ascii=False) + "\n")
     else:
         console.print(_table(tbl))
@@ -200,6 +239,7 @@ def export_cmd(
     out: Annotated[Path, typer.Option("--output", "-o", help="Output file or directory.")],
     format: Annotated[str, typer.Option("--format", "-f", help="conll, jsonl or parquet.")] = "conll",
     scheme: Annotated[str, typer.Option(help="Tag scheme for CoNLL.")] = "iob2",
+    comments: Annotated[bool, typer.Option(help="CoNLL: write # sent_id and # text comments.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Write a stored version to a file.
@@ -208,11 +248,8 @@ def export_cmd(
     """
     from workbench.export import export as run
 
-    opts = {"scheme": scheme} if format == "conll" else {}
-    try:
-        n = run(ref, out, format=format, store=_store(db), **opts)
-    except WorkbenchError as exc:
-        _fail(exc)
+    opts: dict[str, Any] = {"scheme": scheme, "comments": comments} if format == "conll" else {}
+    n = run(ref, out, format=format, store=_store(db), **opts)
     console.print(f"wrote {n} examples to {out}")
 
 
@@ -228,10 +265,7 @@ def diff(
     """
     from workbench.diff import diff as run
 
-    try:
-        d = run(a, b, store=_store(db))
-    except WorkbenchError as exc:
-        _fail(exc)
+    d = run(a, b, store=_store(db))
     console.print(f"{d.a} -> {d.b}: {len(d.examples_added)} examples added, "
                   f"{len(d.examples_removed)} removed, {len(d.examples_changed)} changed")
     t = Table("label", "spans added", "spans removed")
@@ -315,8 +349,4 @@ def report(
 
 def run() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except WorkbenchError as exc:  # a library error that a command did not catch
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+    app()

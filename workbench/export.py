@@ -5,8 +5,9 @@ The Hub layout (``--format hf``) is added by the Hub export module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.load import write

@@ -8,13 +8,13 @@ Format is detected from the extension or content (:func:`detect_format`); errors
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
-from workbench.records import Example, Span
+from workbench.records import Example
 
 __all__ = [
     "READERS",
@@ -30,6 +30,8 @@ __all__ = [
     "write_parquet",
     "read_hf",
     "to_hf_dataset",
+    "to_hf_dataset_dict",
+    "label_names",
 ]
 
 READERS: dict[str, Callable[..., Iterator[Example]]] = {}
@@ -70,7 +72,7 @@ def detect_format(path: str | Path) -> str:
     try:
         head = p.open("rb").read(4096)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=str(p)) from None
+        raise InputError(f"cannot read: {exc.strerror}", where=str(p), fix="check the path") from None
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.lstrip()[:1] in (b"{", b"["):
@@ -103,19 +105,30 @@ def write(examples: Iterable[Example], path: str | Path, *, format: str | None =
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` without its line break; invalid UTF-8 names its line."""
+    try:
+        with path.open("r", encoding="utf-8", newline="\n") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if lineno == 1:
+                    line = line.lstrip("\ufeff")
+                yield lineno, line.rstrip("\r\n")
+    except UnicodeDecodeError:
+        _raise_bad_utf8(path)
+
+
+def _raise_bad_utf8(path: Path) -> None:
+    """Find the first line that is not UTF-8 and raise an :class:`InputError` naming it."""
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             try:
-                line = raw.decode("utf-8")
+                raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"invalid UTF-8 at byte {exc.start} of the line",
                     where=f"{path}:{lineno}",
                     fix="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
                 ) from None
-            if lineno == 1:
-                line = line.lstrip("\ufeff")
-            yield lineno, line.rstrip("\r\n")
+    raise InputError("invalid UTF-8", where=str(path), fix="re-encode the file as UTF-8")
 
 
 # -- CoNLL ---------------------------------------------------------------------------------------
@@ -137,12 +150,15 @@ def read_conll(
     ``-DOCSTART-`` lines are skipped; ``# key = value`` comments become ``meta`` (``# text =``
     restores the original sentence, ``# sent_id =`` becomes the example id). Columns are split on
     tabs when the line has one, otherwise on whitespace (``separator`` to force). The token is
-    column 0, or column 1 when the first column is a running integer index (CoNLL-U style);
-    tags come from ``tag_column`` (default: last).
+    ``token_column``; by default column 0, or column 1 when column 0 of every line of the
+    sentence is its running index 1, 2, 3, ... (CoNLL-U style; a number token in column 0 of
+    CoNLL-2003 is not mistaken for one); tags come from ``tag_column`` (default: last).
     """
     path = Path(path)
     prefix = id_prefix if id_prefix is not None else path.stem
-    tokens: list[str] = []
+    tokens: list[str] = []  # column 0 (or token_column)
+    second: list[str] = []  # column 1, the token when column 0 is a running index 1, 2, 3, ...
+    indexed = True
     tags: list[str] = []
     meta: dict[str, Any] = {}
     first_line = 0
@@ -151,55 +167,111 @@ def read_conll(
     def make() -> Example:
         nonlocal count
         count += 1
-        where = f"{path}:{first_line}"
+        start = comment_line or first_line  # the sentence's first line, comments included
+        toks = second if token_column is None and indexed else tokens
+        for i, tok in enumerate(toks):
+            if not tok or tok.isspace():
+                raise InputError("empty token", where=f"{path}:{first_line + i}",
+                                 fix="remove the line or fix its columns")
         ex_id = str(meta.pop("sent_id", None) or f"{prefix}-{count}")
         text = meta.pop("text", None)
-        ex = Example.from_tokens(ex_id, tokens, tags, text=text, scheme=scheme, strict=strict,
-                                 where=where, lang=lang, split=split, meta=dict(meta))
-        ex.meta["line"] = first_line
+        ex = Example.from_tokens(ex_id, toks, tags, text=text, scheme=scheme, strict=strict,
+                                 where=f"{path}:{start}", lang=lang, split=split, meta=dict(meta))
+        ex.meta["line"] = start
         return ex
 
+    def columns(line: str) -> list[str]:
+        sep = separator if separator is not None else ("\t" if "\t" in line else None)
+        return line.split(sep) if sep else line.split()
+
+    comment_line = 0
     for lineno, line in _lines(path):
-        stripped = line.strip()
-        if not stripped:
+        if not line or line.isspace():
             if tokens:
                 yield make()
-            tokens, tags, meta = [], [], {}
+            elif "sent_id" in meta or "text" in meta:
+                raise InputError(
+                    f"empty sentence: {'# sent_id' if 'sent_id' in meta else '# text'} comment "
+                    "with no token lines",
+                    where=f"{path}:{comment_line}",
+                    fix="add the sentence's 'token<TAB>tag' lines or remove its comments",
+                )
+            tokens, second, tags, meta, comment_line, indexed = [], [], [], {}, 0, True
             continue
-        if stripped.startswith("-DOCSTART-"):
-            continue
-        if not tokens and stripped.startswith("#"):
-            body = stripped[1:].strip()
-            key, eq, value = body.partition("=")
-            if eq and key.strip() and " " not in key.strip():
-                meta[key.strip()] = value.strip() if key.strip() != "text" else value[1:] if value.startswith(" ") else value
-            else:
-                meta.setdefault("comments", []).append(body)
-            continue
-        sep = separator if separator is not None else ("\t" if "\t" in line else None)
-        cols = line.split(sep) if sep else line.split()
+        if line[0] in "-#" or line[0].isspace():
+            stripped = line.strip()
+            if stripped.startswith("-DOCSTART-"):
+                continue
+            if not tokens and stripped.startswith("#") and not _is_token_line(columns(line), tag_column):
+                body = stripped[1:].strip()
+                key, eq, value = body.partition("=")
+                k = key.strip()
+                if eq and k and " " not in k:
+                    meta[k] = value.strip() if k != "text" else value[1:] if value.startswith(" ") else value
+                else:
+                    meta.setdefault("comments", []).append(body)
+                comment_line = comment_line or lineno
+                continue
+        if separator:
+            cols = line.split(separator)
+        else:
+            cols = line.split("\t") if "\t" in line else line.split()
         if len(cols) < 2:
             raise InputError(
                 f"expected a token and a tag, found {len(cols)} column(s): {line[:60]!r}",
                 where=f"{path}:{lineno}",
                 fix="one 'token<TAB>tag' per line, blank line between sentences",
             )
-        tc = token_column if token_column is not None else (1 if cols[0].isdigit() and len(cols) > 2 else 0)
         try:
-            tok, tag = cols[tc], cols[tag_column].strip()
+            if token_column is None:
+                tok = cols[0]
+                if indexed and len(cols) > 2 and cols[0] == str(len(tokens) + 1):
+                    second.append(cols[1])
+                else:
+                    indexed = False
+            else:
+                tok = cols[token_column]
+            tag = cols[tag_column].strip()
         except IndexError:
             raise InputError(
-                f"line has {len(cols)} columns, tag column {tag_column} does not exist",
-                where=f"{path}:{lineno}", fix="pass --tag-column with an existing column",
+                f"line has {len(cols)} columns; token column {token_column} or tag column "
+                f"{tag_column} does not exist",
+                where=f"{path}:{lineno}", fix="pass --tag-column / --token-column with existing columns",
             ) from None
-        if not tok:
-            raise InputError("empty token", where=f"{path}:{lineno}", fix="remove the line")
+        if not (tag == "O" or (len(tag) > 2 and tag[1] == "-" and tag[0] in "BIESLU")) and not _is_tag(tag):
+            raise InputError(
+                f"tag {tag!r} (column {tag_column}) is not O or PREFIX-LABEL (PREFIX one of B, I, "
+                "E, S)",
+                where=f"{path}:{lineno}",
+                fix="check the tag column (--tag-column) and the scheme (--scheme)",
+            )
         if not tokens:
             first_line = lineno
         tokens.append(tok)
         tags.append(tag)
     if tokens:
         yield make()
+    elif "sent_id" in meta or "text" in meta:
+        raise InputError("empty sentence: comments with no token lines at the end of the file",
+                         where=f"{path}:{comment_line}", fix="remove the comments or add the tokens")
+
+
+_TAG_RE = re.compile(r"^(?:O|[BIESLU][-_]\S+)$")
+
+
+def _is_tag(tag: str) -> bool:
+    return bool(_TAG_RE.match(tag))
+
+
+def _is_token_line(cols: list[str], tag_column: int) -> bool:
+    """A ``#...`` line is a token (``#`` or ``#hashtag``) rather than a comment when it splits
+    into columns whose tag column holds a tag and no column looks like ``key = value``."""
+    if len(cols) < 2 or "=" in cols:
+        return False
+    try:
+        return _is_tag(cols[tag_column].strip())
+    except IndexError:
+        return False
 
 
 @writer("conll")
@@ -211,145 +283,28 @@ def write_conll(
     comments: bool = False,
     docstart: bool = False,
 ) -> int:
-    """One ``token<TAB>tag`` per line; ``comments`` writes ``# sent_id`` and ``# text`` first."""
+    """One ``token<TAB>tag`` per line; ``comments`` writes ``# sent_id`` and ``# text`` first.
+
+    Examples without tokens (an empty translation) cannot be written in CoNLL and are skipped;
+    the number written is returned.
+    """
     n = 0
     with path.open("w", encoding="utf-8") as fh:
         if docstart:
             fh.write("-DOCSTART-\tO\n\n")
         for ex in examples:
+            if not ex.offsets:
+                continue
+            lines = []
             if comments:
-                fh.write(f"# sent_id = {ex.id}\n# text = {ex.text}\n")
-            for tok, tag in zip(ex.tokens, ex.tags(scheme)):
-                fh.write(f"{tok}\t{tag}\n")
-            fh.write("\n")
-            n += 1
-    return n
-
-
-# -- JSONL ---------------------------------------------------------------------------------------
-def _span_tuples(obj: dict[str, Any], where: str) -> tuple[list[tuple[int, int, str]], str]:
-    """Spans and flavour of one JSON record: workbench, doccano or Label Studio."""
-    if "spans" in obj:  # workbench
-        out = []
-        for s in obj["spans"] or []:
-            out.append((s["start"], s["end"], s["label"]) if isinstance(s, dict) else tuple(s))
-        return out, "workbench"
-    if "label" in obj or "labels" in obj or "entities" in obj:  # doccano
-        raw = obj.get("label", obj.get("labels", obj.get("entities"))) or []
-        out = []
-        for s in raw:
-            if isinstance(s, dict):
-                out.append((s["start_offset"], s["end_offset"], s["label"]))
-            else:
-                out.append((s[0], s[1], s[2]))
-        return out, "doccano"
-    if "annotations" in obj or "data" in obj:  # Label Studio export
-        out = []
-        anns = obj.get("annotations") or obj.get("completions") or []
-        results = anns[0].get("result", []) if anns else obj.get("predictions", [{}])[0].get("result", [])
-        for r in results:
-            v = r.get("value", {})
-            if "start" in v and ("labels" in v or "hypertextlabels" in v):
-                for lab in v.get("labels") or v.get("hypertextlabels"):
-                    out.append((v["start"], v["end"], lab))
-        return out, "labelstudio"
-    return [], "workbench"
-
-
-def _check_offsets_utf16(text: str, spans: list[tuple[int, int, str]], where: str) -> None:
-    for s, e, lab in spans:
-        if not (isinstance(s, int) and isinstance(e, int)):
-            raise InputError(f"span offsets {s!r}-{e!r} are not integers", where=where,
-                             fix="offsets are character positions (integers)")
-        for b in (s, e):
-            if 0 < b < len(text) and 0xDC00 <= ord(text[b]) <= 0xDFFF:
-                raise InputError(f"span {s}-{e} {lab!r} cuts a character in two", where=where,
-                                 fix="offsets must count Unicode code points, not bytes or UTF-16 units")
-
-
-@reader("jsonl")
-def read_jsonl(path: str | Path, *, lang: str = "", split: str = "train") -> Iterator[Example]:
-    """Character-offset JSON lines (or a JSON array, as Label Studio exports).
-
-    Flavours, detected per record: the workbench's own (``text``, ``spans`` of
-    ``{start, end, label}``, optional ``tokens`` as offsets), doccano (``label`` as
-    ``[[start, end, "LOC"], ...]``) and Label Studio (``data.text`` + ``annotations[0].result``).
-    """
-    path = Path(path)
-
-    def records() -> Iterator[tuple[int, Any]]:
-        with path.open("rb") as fh:
-            head = fh.read(1024).lstrip(b"\xef\xbb\xbf").lstrip()
-        if head[:1] == b"[":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise InputError(f"invalid JSON: {exc}", where=str(path), fix="fix the JSON") from None
-            for i, obj in enumerate(data, 1):
-                yield i, obj
-            return
-        for lineno, line in _lines(path):
-            if line.strip():
-                try:
-                    yield lineno, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"invalid JSON: {exc.msg} at column {exc.colno}",
-                                     where=f"{path}:{lineno}", fix="one JSON object per line") from None
-
-    for n, (lineno, obj) in enumerate(records(), 1):
-        where = f"{path}:{lineno}"
-        if not isinstance(obj, dict):
-            raise InputError("expected a JSON object", where=where, fix="one object per line")
-        text = obj.get("text")
-        if text is None and isinstance(obj.get("data"), dict):
-            text = obj["data"].get("text")
-        if not isinstance(text, str):
-            raise InputError("record has no 'text' string", where=where,
-                             fix="give each record a 'text' field")
-        try:
-            spans, flavour = _span_tuples(obj, where)
-        except (KeyError, IndexError, TypeError) as exc:
-            raise InputError(f"malformed span ({exc})", where=where,
-                             fix="spans are {'start', 'end', 'label'} or [start, end, label]") from None
-        _check_offsets_utf16(text, spans, where)
-        ex_id = str(obj.get("id", f"{path.stem}-{n}"))
-        meta = dict(obj.get("meta") or {}) if isinstance(obj.get("meta"), dict) else {}
-        if flavour == "workbench" and obj.get("tokens"):
-            ex = Example(
-                id=ex_id, text=text, offsets=[tuple(t) for t in obj["tokens"]],  # type: ignore[misc]
-                spans=[Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
-                            s.get("score"), s.get("source")) for s in obj["spans"]],
-                lang=obj.get("lang", lang), split=obj.get("split", split), meta=meta,
-            )
-            try:
-                ex.validate(where)
-            except (KeyError, TypeError) as exc:
-                raise InputError(f"malformed record ({exc})", where=where) from None
-            yield ex
-            continue
-        yield Example.from_text(ex_id, text, spans, where=where, lang=obj.get("lang", lang),
-                                split=obj.get("split", split), meta=meta)
-
-
-@writer("jsonl")
-def write_jsonl(examples: Iterable[Example], path: Path, *, flavour: str = "workbench") -> int:
-    """Workbench JSONL (text, token offsets, spans with token ranges) or ``flavour='doccano'``."""
-    n = 0
-    with path.open("w", encoding="utf-8") as fh:
-        for ex in examples:
-            if flavour == "doccano":
-                obj: dict[str, Any] = {"id": ex.id, "text": ex.text,
-                                       "label": [[s.start, s.end, s.label] for s in ex.spans]}
-            else:
-                obj = {
-                    "id": ex.id, "lang": ex.lang, "split": ex.split, "text": ex.text,
-                    "tokens": [list(o) for o in ex.offsets],
-                    "spans": [
-                        {k: v for k, v in vars(s).items() if v is not None} for s in ex.spans
-                    ],
-                    "meta": ex.meta,
-                }
-            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                text = " ".join(ex.text.splitlines())
+                lines.append(f"# sent_id = {ex.id}\n# text = {text}\n")
+            for tok, tag in zip(ex.tokens, ex.tags(scheme), strict=True):
+                if "\t" in tok or "\n" in tok or "\r" in tok:
+                    raise InputError(f"token {tok!r} holds a tab or line break", where=f"example {ex.id}",
+                                     fix="CoNLL cannot hold it: export as jsonl or parquet")
+                lines.append(f"{tok}\t{tag}\n")
+            fh.write("".join(lines) + "\n")
             n += 1
     return n
 
@@ -402,95 +357,6 @@ def write_parquet(examples: Iterable[Example], path: Path, *, batch_size: int = 
     return n
 
 
-# -- Hugging Face datasets -----------------------------------------------------------------------
-@reader("hf")
-def read_hf(
-    source: Any,
-    *,
-    lang: str = "",
-    split: str | None = None,
-    tokens_column: str = "tokens",
-    tags_column: str = "ner_tags",
-    scheme: str = "iob2",
-    strict: bool = False,
-) -> Iterator[Example]:
-    """A ``datasets.Dataset``/``DatasetDict``, or a local path (or Hub id) ``load_dataset`` reads.
-
-    ``ner_tags`` may be ClassLabel integers (names resolved) or strings. The label names, in
-    their ClassLabel order, are kept in ``meta['label_names']`` of the first example of each split.
-    """
-    import datasets
-
-    if isinstance(source, (str, Path)):
-        p = Path(source)
-        try:
-            if p.is_dir() and (p / "dataset_info.json").exists() or (p / "state.json").exists():
-                ds: Any = datasets.load_from_disk(str(p))
-            else:
-                ds = datasets.load_dataset(str(source))
-        except Exception as exc:
-            raise InputError(f"cannot load dataset: {exc}", where=str(source),
-                             fix="pass a directory saved with save_to_disk, data files or a Hub id") from None
-    else:
-        ds = source
-    if isinstance(ds, datasets.DatasetDict):
-        parts = [(name, ds[name]) for name in ds if split is None or name == split]
-    else:
-        parts = [(split or "train", ds)]
-    for split_name, d in parts:
-        for col in (tokens_column, tags_column):
-            if col not in d.column_names:
-                raise InputError(f"dataset has no column {col!r} (columns: {d.column_names})",
-                                 where=f"split {split_name}", fix="pass --tokens-column/--tags-column")
-        feat = d.features[tags_column]
-        inner = getattr(feat, "feature", None) or (feat[0] if isinstance(feat, list) else None)
-        names = list(inner.names) if isinstance(inner, datasets.ClassLabel) else None
-        has_id = "id" in d.column_names
-        for i, row in enumerate(d):
-            tags = row[tags_column]
-            if names is not None:
-                tags = [names[t] for t in tags]
-            ex_id = str(row["id"]) if has_id else f"{split_name}-{i}"
-            meta: dict[str, Any] = {"label_names": names} if names is not None and i == 0 else {}
-            yield Example.from_tokens(ex_id, row[tokens_column], tags, scheme=scheme, strict=strict,
-                                      where=f"{split_name} row {i} (id {ex_id})", lang=lang,
-                                      split=split_name, meta=meta)
-
-
-def label_names(labels: Iterable[str], known: list[str] | None = None) -> list[str]:
-    """IOB2 tag names in a fixed order: ``O``, then ``B-X``, ``I-X`` per label.
-
-    ``known`` (ClassLabel names of the source) keeps its order; new labels are appended sorted.
-    """
-    names = list(known or ["O"])
-    if "O" not in names:
-        names.insert(0, "O")
-    for lab in sorted(set(labels)):
-        for t in (f"B-{lab}", f"I-{lab}"):
-            if t not in names:
-                names.append(t)
-    return names
-
-
-def to_hf_dataset(examples: Iterable[Example], *, names: list[str] | None = None) -> Any:
-    """A ``datasets.Dataset`` with ``id``, ``tokens`` and ``ner_tags`` (ClassLabel, IOB2)."""
-    import datasets
-
-    rows = list(examples)
-    names = label_names({s.label for ex in rows for s in ex.spans}, names)
-    index = {n: i for i, n in enumerate(names)}
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "tokens": datasets.Sequence(datasets.Value("string")),
-            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
-        }
-    )
-    return datasets.Dataset.from_dict(
-        {
-            "id": [ex.id for ex in rows],
-            "tokens": [ex.tokens for ex in rows],
-            "ner_tags": [[index[t] for t in ex.tags("iob2")] for ex in rows],
-        },
-        features=features,
-    )
+# the other formats register themselves on import; re-exported here (public API)
+from workbench.load_hf import label_names, read_hf, to_hf_dataset, to_hf_dataset_dict  # noqa: E402
+from workbench.load_jsonl import read_jsonl, write_jsonl  # noqa: E402

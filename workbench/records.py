@@ -24,10 +24,47 @@ __all__ = [
     "spans_to_tags",
     "tokenize",
     "RepairWarning",
+    "cuts_character",
 ]
 
 SCHEMES = ("iob2", "iob1", "bioes")
-_TOKEN_RE = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
+_TOKEN_RE: re.Pattern[str] | None = None  # built on first use (:func:`_token_re`)
+_MARKS = ""  # character class body of all combining marks (Mn, Mc, Me)
+
+
+def _marks() -> str:
+    """Ranges of combining marks, e.g. Devanagari vowel signs (Python's ``\\w`` lacks them)."""
+    global _MARKS
+    if not _MARKS:
+        import unicodedata
+
+        ranges, start = [], None
+        for cp in [*range(0x20000), *range(0xE0100, 0xE01F0)]:
+            mark = unicodedata.category(chr(cp))[0] == "M"
+            if mark and start is None:
+                start = cp
+            elif not mark and start is not None:
+                ranges.append((start, cp - 1))
+                start = None
+        if start is not None:
+            ranges.append((start, 0xE01EF))
+        _MARKS = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    return _MARKS
+
+
+def _token_re() -> re.Pattern[str]:
+    global _TOKEN_RE
+    if _TOKEN_RE is None:
+        m = _marks()
+        word = f"[\\w{m}]+"
+        # words (with inner - ' ’ .), or one symbol with its marks, skin tone and ZWJ sequence
+        _TOKEN_RE = re.compile(
+            f"{word}(?:[-'’.]{word})*"
+            "|[\\U0001f1e6-\\U0001f1ff]{2}"
+            f"|[^\\w\\s{m}](?:[{m}\\U0001f3fb-\\U0001f3ff]|\\u200d[^\\w\\s])*"
+            f"|[{m}]+"
+        )
+    return _TOKEN_RE
 
 
 class RepairWarning(UserWarning):
@@ -230,7 +267,7 @@ class Example:
 
 def _check_char_spans(text: str, spans: Sequence[tuple[int, int, str]], where: str) -> None:
     n = len(text)
-    prev_end, prev = -1, None
+    prev_end, prev = -1, (0, 0, "")
     for s, e, lab in sorted(spans):
         if not (0 <= s < e <= n):
             raise InputError(
@@ -250,14 +287,45 @@ def _check_char_spans(text: str, spans: Sequence[tuple[int, int, str]], where: s
 
 
 def _locate(tokens: Sequence[str], text: str) -> list[tuple[int, int]] | None:
-    offsets, pos = [], 0
+    """Offsets of ``tokens`` in ``text``, in order, separated only by whitespace; else None."""
+    offsets, pos, n = [], 0, len(text)
     for tok in tokens:
-        i = text.find(tok, pos)
-        if i < 0 or text[pos:i].strip():
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if not tok or not text.startswith(tok, pos):
             return None
-        offsets.append((i, i + len(tok)))
-        pos = i + len(tok)
+        offsets.append((pos, pos + len(tok)))
+        pos += len(tok)
     return offsets
+
+
+def cuts_character(text: str, i: int) -> bool:
+    """True when offset ``i`` (a code point index) falls inside one user-perceived character.
+
+    Inside a surrogate pair, between ``\\r\\n``, before a combining mark (``e`` + U+0301,
+    Devanagari vowel signs), around a zero-width joiner, before a variation selector, an emoji
+    skin-tone modifier or tag character, and between the two regional indicators of a flag.
+    """
+    if not 0 < i < len(text):
+        return False
+    prev, cur = ord(text[i - 1]), ord(text[i])
+    if 0xD800 <= prev <= 0xDBFF and 0xDC00 <= cur <= 0xDFFF:
+        return True
+    if (prev, cur) == (0x0D, 0x0A) or 0x200D in (prev, cur):
+        return True
+    if 0x1F3FB <= cur <= 0x1F3FF or 0xE0020 <= cur <= 0xE007F:
+        return True
+    if cur >= 0x300:
+        import unicodedata
+
+        if unicodedata.category(text[i])[0] == "M":
+            return True
+    if 0x1F1E6 <= cur <= 0x1F1FF and 0x1F1E6 <= prev <= 0x1F1FF:
+        run = 0
+        while i - run - 1 >= 0 and 0x1F1E6 <= ord(text[i - run - 1]) <= 0x1F1FF:
+            run += 1
+        return run % 2 == 1
+    return False
 
 
 def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, int]]:
@@ -267,10 +335,10 @@ def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[t
     scripts written without spaces (Han, Hiragana, Katakana, Thai) become one token each.
     """
     out: list[tuple[int, int]] = []
-    for m in _TOKEN_RE.finditer(text):
+    for m in _token_re().finditer(text):
         s, e = m.span()
         bounds = [s] + sorted(c for c in cuts if s < c < e) + [e]
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in zip(bounds, bounds[1:], strict=False):
             if _has_unspaced(text[a:b]):
                 out.extend(_split_unspaced(text, a, b))
             else:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEMA", "VIEWS"]
 
 SCHEMA_VERSION = 1
+_OPEN_WRITERS: dict[str, int] = {}  # resolved db path -> write connections open in this process
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
 OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
@@ -185,51 +186,109 @@ _VERSION_COLS = (
 
 
 def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Table:
-    """Arrow table (:data:`EXAMPLE_SCHEMA`) of examples; ``idx`` counts from ``start_idx``."""
-    cols: dict[str, list[Any]] = {name: [] for name in EXAMPLE_SCHEMA.names}
-    for i, ex in enumerate(examples):
-        cols["idx"].append(start_idx + i)
-        cols["id"].append(ex.id)
-        cols["split"].append(ex.split)
-        cols["lang"].append(ex.lang)
-        cols["text"].append(ex.text)
-        cols["offsets"].append([{"start": s, "end": e} for s, e in ex.offsets])
-        cols["spans"].append(
-            [
-                {"start": s.start, "end": s.end, "label": s.label, "token_start": s.token_start,
-                 "token_end": s.token_end, "score": s.score, "source": s.source}
-                for s in ex.spans
-            ]
-        )
-        cols["outcomes"].append(
-            [
-                {"source": o.source, "label": o.label, "outcome": o.outcome, "reason": o.reason,
-                 "projector": o.projector, "score": o.score}
-                for o in ex.outcomes
-            ]
-        )
-        cols["meta"].append(json.dumps(ex.meta, ensure_ascii=False) if ex.meta else None)
-    return pa.table(cols, schema=EXAMPLE_SCHEMA)
+    """Arrow table (:data:`EXAMPLE_SCHEMA`) of examples; ``idx`` counts from ``start_idx``.
+
+    Built column by column from flat Python lists (no per-row dicts): this is the hot path of
+    every stage that writes a version.
+    """
+    ids, splits, langs, texts, metas = [], [], [], [], []
+    off_len: list[int] = [0]
+    off_s: list[int] = []
+    off_e: list[int] = []
+    sp_len: list[int] = [0]
+    sp: list[list[Any]] = [[] for _ in SPAN_TYPE]
+    oc_len: list[int] = [0]
+    oc: list[list[Any]] = [[] for _ in OUTCOME_TYPE]
+    for ex in examples:
+        ids.append(ex.id)
+        splits.append(ex.split)
+        langs.append(ex.lang)
+        texts.append(ex.text)
+        metas.append(json.dumps(ex.meta, ensure_ascii=False) if ex.meta else None)
+        if ex.offsets:
+            starts, ends = zip(*ex.offsets, strict=True)
+            off_s.extend(starts)
+            off_e.extend(ends)
+        off_len.append(len(off_s))
+        for x in ex.spans:
+            for col, v in zip(sp, (x.start, x.end, x.label, x.token_start, x.token_end, x.score,
+                                   x.source), strict=True):
+                col.append(v)
+        sp_len.append(sp_len[-1] + len(ex.spans))
+        for o in ex.outcomes:
+            for col, v in zip(oc, (o.source, o.label, o.outcome, o.reason, o.projector, o.score), strict=True):
+                col.append(v)
+        oc_len.append(oc_len[-1] + len(ex.outcomes))
+
+    def lists(lengths: list[int], typ: pa.StructType, cols: list[list[Any]]) -> pa.Array:
+        children = [pa.array(c, type=typ.field(i).type) for i, c in enumerate(cols)]
+        values = pa.StructArray.from_arrays(children, fields=list(typ))
+        return pa.ListArray.from_arrays(pa.array(lengths, pa.int32()), values)
+
+    n = len(ids)
+    arrays = [
+        pa.array(range(start_idx, start_idx + n), pa.int64()),
+        pa.array(ids, pa.string()),
+        pa.array(splits, pa.string()),
+        pa.array(langs, pa.string()),
+        pa.array(texts, pa.string()),
+        lists(off_len, OFFSET_TYPE, [off_s, off_e]),
+        lists(sp_len, SPAN_TYPE, sp),
+        lists(oc_len, OUTCOME_TYPE, oc),
+        pa.array(metas, pa.string()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
+
+
+def _flat_lists(table: pa.Table, name: str, fields: Sequence[str]) -> tuple[list[int], list[list[Any]]]:
+    """Cumulative bounds per row and the struct fields as flat Python lists (nulls as empty)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if name not in table.column_names:
+        return [0] * (n + 1), [[] for _ in fields]
+    col = table.column(name)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_pylist()
+    bounds = [0]
+    for k in lengths:
+        bounds.append(bounds[-1] + k)
+    flat = arr.flatten()
+    return bounds, [flat.field(f).to_pylist() if flat.type.get_field_index(f) >= 0 else [None] * len(flat)
+                    for f in fields]
 
 
 def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
-    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx`` optional)."""
+    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx``, ``lang``,
+    ``split``, ``meta`` and ``outcomes`` optional). Converted column by column (fast)."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    n = table.num_rows
+
+    def column(name: str) -> list[Any]:
+        return table.column(name).to_pylist() if name in table.column_names else [None] * n
+
+    ids, texts, langs, splits, metas = (column(c) for c in ("id", "text", "lang", "split", "meta"))
+    ob, (os_, oe) = _flat_lists(table, "offsets", ("start", "end"))
+    sb, sc = _flat_lists(table, "spans", [f.name for f in SPAN_TYPE])
+    cb, cc = _flat_lists(table, "outcomes", [f.name for f in OUTCOME_TYPE])
     out = []
-    for row in table.to_pylist():
+    for i in range(n):
+        a, b = ob[i], ob[i + 1]
+        c, d = sb[i], sb[i + 1]
+        e, f = cb[i], cb[i + 1]
+        meta = metas[i]
         out.append(
             Example(
-                id=row["id"],
-                text=row["text"],
-                offsets=[(o["start"], o["end"]) for o in row["offsets"] or []],
-                spans=[
-                    Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
-                         s["score"], s["source"])
-                    for s in row["spans"] or []
-                ],
-                lang=row["lang"] or "",
-                split=row["split"] or "train",
-                meta=json.loads(row["meta"]) if row["meta"] else {},
-                outcomes=[SpanOutcome(**o) for o in row.get("outcomes") or []],
+                id=ids[i],
+                text=texts[i],
+                offsets=list(zip(os_[a:b], oe[a:b], strict=True)),
+                spans=[Span(*t) for t in zip(*(x[c:d] for x in sc), strict=True)] if d > c else [],
+                lang=langs[i] or "",
+                split=splits[i] or "train",
+                meta=(json.loads(meta) if isinstance(meta, str) else dict(meta)) if meta else {},
+                outcomes=[SpanOutcome(*t) for t in zip(*(x[e:f] for x in cc), strict=True)]
+                if f > e else [],
             )
         )
     return out
@@ -243,11 +302,17 @@ class Store:
         path: database file; default :func:`default_db_path`.
         lock_timeout: seconds to keep retrying while another process holds the file
             (env ``WORKBENCH_LOCK_TIMEOUT``, default 30).
+        memory_limit: DuckDB memory limit of write connections (env ``WORKBENCH_DUCKDB_MEMORY``,
+            default ``128MB``): a large insert then evicts or spills instead of growing the
+            process with the corpus. Read connections keep DuckDB's default.
     """
 
     path: Path = field(default_factory=default_db_path)
     lock_timeout: float = field(
         default_factory=lambda: float(os.environ.get("WORKBENCH_LOCK_TIMEOUT", "30"))
+    )
+    memory_limit: str = field(
+        default_factory=lambda: os.environ.get("WORKBENCH_DUCKDB_MEMORY", "128MB")
     )
 
     def __post_init__(self) -> None:
@@ -265,6 +330,13 @@ class Store:
             )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = str(self.path.resolve())
+        if read_only and _OPEN_WRITERS.get(key):
+            # this process already holds the write connection (e.g. inside ``on_commit``): DuckDB
+            # refuses a second, read-only instance of the same file, so share the open one
+            read_only, ddl = False, False
+        else:
+            ddl = not read_only
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.05
         while True:
@@ -274,27 +346,40 @@ class Store:
             except duckdb.IOException as exc:
                 msg = str(exc)
                 if "lock" not in msg.lower():
-                    raise StoreError(f"cannot open {self.path}: {msg}") from None
+                    raise StoreError(f"cannot open {self.path}: {msg}",
+                                     fix="is it a DuckDB file written by the workbench?") from None
                 if time.monotonic() >= deadline:
+                    pid = re.search(r"PID (\d+)", msg)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
                     raise StoreLockedError(
-                        f"{self.path} is locked by another process ({msg.strip()})",
+                        f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
+                        f"{self.lock_timeout:g}s ({msg.strip()})",
                         fix="wait for the other workbench command to finish, or raise "
-                        "WORKBENCH_LOCK_TIMEOUT",
+                        "WORKBENCH_LOCK_TIMEOUT (seconds)",
                     ) from None
-                time.sleep(delay)
+                time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
                 delay = min(delay * 1.5, 0.5)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}",
                                  fix="is it a DuckDB file written by the workbench?") from None
+        if not read_only:
+            _OPEN_WRITERS[key] = _OPEN_WRITERS.get(key, 0) + 1
         try:
-            if not read_only:
-                for ddl in _DDL:
-                    con.execute(ddl)
-                for ddl in VIEWS.values():
-                    con.execute(ddl)
+            if ddl:
+                try:
+                    con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                except duckdb.Error as exc:
+                    raise StoreError(f"bad memory limit {self.memory_limit!r}: {exc}",
+                                     fix="set WORKBENCH_DUCKDB_MEMORY to a size like 256MB") from None
+                for st in _DDL:
+                    con.execute(st)
+                for st in VIEWS.values():
+                    con.execute(st)
             yield con
         finally:
             con.close()
+            if not read_only:
+                _OPEN_WRITERS[key] -= 1
 
     # -- versions ------------------------------------------------------------------------------
     def versions(self, corpus: str | None = None) -> list[Version]:
@@ -316,7 +401,9 @@ class Store:
         """The version a ref names: ``corpus`` (latest) or ``corpus@N``."""
         if isinstance(ref, Version):
             return ref
-        corpus, _, num = ref.partition("@")
+        corpus, at, num = ref.partition("@")
+        if at and not num.isdigit():
+            raise RefError(f"bad ref {ref!r}", fix="write NAME or NAME@NUMBER, e.g. conll-en@2")
         with self.connect() as con:
             if not _has_table(con, "versions"):
                 raise RefError(f"no version {ref!r}: the store is empty", fix="ingest a corpus first")
@@ -404,7 +491,8 @@ class Store:
         """Run a read-only SQL query; returns an Arrow table."""
         with self.connect() as con:
             try:
-                return con.sql(query, params=list(params) if params else None).to_arrow_table()
+                rel = con.sql(query, params=list(params) if params else None)
+                return rel.to_arrow_table() if rel is not None else pa.table({})
             except duckdb.Error as exc:
                 raise StoreError(f"SQL error: {exc}", fix="check the query; tables: versions, "
                                  f"examples; views: {', '.join(VIEWS)}") from None
@@ -423,12 +511,15 @@ class Store:
         batch_size: int = 2000,
         validate: bool = True,
         on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> Version:
         """Write a new immutable version of ``corpus`` and return it.
 
-        ``examples`` is streamed (examples or batches of examples) into a staging Parquet file;
-        then the version is inserted in one transaction. ``on_commit(con, version_id)`` runs
-        inside that transaction, for stages that write side tables (filter decisions, cache).
+        ``examples`` is streamed (examples or batches of examples) into a staging Parquet file
+        next to the database, holding no lock; duplicate ids are looked for in the staged file;
+        then the version is inserted in one short write transaction. ``on_commit(con,
+        version_id)`` runs inside that transaction, for stages that write side tables (filter
+        decisions, cache). ``progress(n)`` is called with the number of examples staged so far.
         Duplicate example ids and invalid examples raise :class:`InputError`; nothing is written.
         """
         if not _NAME_RE.match(corpus):
@@ -440,9 +531,13 @@ class Store:
         key = signature.key() if isinstance(signature, Signature) else Signature(sig).key()
         parent_ids = [p.id if isinstance(p, Version) else int(p) for p in parents]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".wb-stage-", dir=self.path.parent) as tmp:
+        _clean_stale_staging(self.path.parent)
+        with tempfile.TemporaryDirectory(prefix=f"{_STAGE_PREFIX}{os.getpid()}-",
+                                         dir=self.path.parent) as tmp:
             staged = Path(tmp) / "examples.parquet"
-            n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate)
+            n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate,
+                                progress=progress)
+            _check_unique_ids(staged)
             with self.connect(read_only=False) as con:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -455,16 +550,6 @@ class Store:
                         "offsets, spans, outcomes, meta::JSON FROM read_parquet(?)",
                         [vid, str(staged)],
                     )
-                    dup = con.execute(
-                        "SELECT id, count(*) FROM examples WHERE version_id=? GROUP BY id "
-                        "HAVING count(*) > 1 LIMIT 3",
-                        [vid],
-                    ).fetchall()
-                    if dup:
-                        raise InputError(
-                            f"duplicate example ids: {', '.join(f'{i!r} ({n}x)' for i, n in dup)}",
-                            fix="give every example a unique id (e.g. # sent_id = ... in CoNLL)",
-                        )
                     con.execute(
                         f"INSERT INTO versions ({_VERSION_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         [vid, corpus, number, stage, parent_ids, sig, key,
@@ -480,12 +565,58 @@ class Store:
         return self.resolve(f"{corpus}@{number}")
 
 
+_STAGE_PREFIX = ".wb-stage-"
+
+
+def _clean_stale_staging(folder: Path) -> None:
+    """Remove staging folders left by killed processes (their pid no longer runs)."""
+    import shutil
+
+    for d in folder.glob(f"{_STAGE_PREFIX}*-*"):
+        pid = d.name[len(_STAGE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:  # alive but not ours (EPERM)
+            pass
+
+
+def _check_unique_ids(staged: Path) -> None:
+    """Raise :class:`InputError` naming duplicate ids (and their input lines, when known)."""
+    con = duckdb.connect(config={"memory_limit": "64MB", "temp_directory": str(staged.parent / "tmp")})
+    try:
+        ids = [r[0] for r in con.execute(
+            "SELECT id FROM read_parquet(?) GROUP BY id HAVING count(*) > 1 LIMIT 3", [str(staged)]
+        ).fetchall()]
+        dup = con.execute(
+            "SELECT id, count(*), list(json_extract_string(meta, '$.line') ORDER BY idx) "
+            "FROM read_parquet(?) WHERE list_contains(?, id) GROUP BY id ORDER BY min(idx)",
+            [str(staged), ids],
+        ).fetchall() if ids else []
+    finally:
+        con.close()
+    if dup:
+        parts = []
+        for ex_id, n, lines in dup:
+            where = [x for x in lines if x is not None]
+            parts.append(f"{ex_id!r} ({n}x" + (f", lines {', '.join(where)})" if where else ")"))
+        raise InputError(
+            f"duplicate example ids: {'; '.join(parts)}",
+            where=f"example {dup[0][0]}",
+            fix="give every example a unique id (e.g. # sent_id = ... in CoNLL, 'id' in JSONL)",
+        )
+
+
 def _stage(
     examples: Iterable[Example] | Iterable[Sequence[Example]],
     path: Path,
     *,
     batch_size: int,
     validate: bool,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     n_ex = n_sp = 0
     buf: list[Example] = []
@@ -497,6 +628,8 @@ def _stage(
                 writer.write_table(examples_to_arrow(buf, n_ex))
                 n_ex += len(buf)
                 buf.clear()
+                if progress is not None:
+                    progress(n_ex)
 
         for item in examples:
             batch = [item] if isinstance(item, Example) else item

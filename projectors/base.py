@@ -92,7 +92,7 @@ class Projector(ABC):
         out = self._project_batch(list(pairs))
         if len(out) != len(pairs):
             raise RuntimeError(f"{self.name}: {len(out)} projections for {len(pairs)} pairs")
-        for i, (p, proj) in enumerate(zip(pairs, out)):
+        for i, (p, proj) in enumerate(zip(pairs, out, strict=True)):
             if sorted(ps.source for ps in proj.spans) != list(range(len(p.spans))):
                 raise RuntimeError(f"{self.name}: pair {i} lacks an outcome for some source span")
         return out

@@ -299,17 +299,14 @@ def filter_cmd(
 
     names = [n.strip() for n in filters.split(",") if n.strip()]
     opts: dict[str, str] = {}
-    try:
-        for item in option or []:
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise ConfigError(f"--option {item!r} has no '='",
-                                  fix="write FILTER.OPTION=VALUE, e.g. length-ratio.v1.max=2.5")
-            opts[key.strip()] = value.strip()
-        with console.status(f"filtering {ref} ..."):
-            r = run(ref, filters=names, options=opts, store=_store(db), force=force)
-    except WorkbenchError as exc:
-        _fail(exc)
+    for item in option or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ConfigError(f"--option {item!r} has no '='",
+                              fix="write FILTER.OPTION=VALUE, e.g. length-ratio.v1.max=2.5")
+        opts[key.strip()] = value.strip()
+    with console.status(f"filtering {ref} ..."):
+        r = run(ref, filters=names, options=opts, store=_store(db), force=force)
     console.print(f"stored [bold]{r.version.ref}[/]: {r.n_input} examples in, {r.n_kept} kept, "
                   f"{r.n_rejected} rejected")
     t = Table("filter", "rejected")
@@ -336,10 +333,7 @@ def report(
     """
     from workbench.report import build_report, render_terminal, write_html
 
-    try:
-        rep = build_report(ref, ref2, store=_store(db), bins=bins)
-    except WorkbenchError as exc:
-        _fail(exc)
+    rep = build_report(ref, ref2, store=_store(db), bins=bins)
     for item in render_terminal(rep):
         console.print(item)
     if html is not None:

@@ -9,7 +9,7 @@ from workbench.load import detect_format, read
 from workbench.signature import Signature, content_hash
 from workbench.store import Store, Version
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "ingest_signature"]
 
 
 def _file_hash(path: Path) -> str:
@@ -20,6 +20,23 @@ def _file_hash(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:12]
+
+
+def ingest_signature(source: Any, *, lang: str = "", format: str | None = None,
+                     **options: Any) -> Signature:
+    """The signature :func:`ingest` gives the version it makes (computed without reading it)."""
+    is_path = isinstance(source, (str, Path))
+    fmt = format or (detect_format(source) if is_path else "hf")
+    sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
+    if is_path and Path(source).is_file():
+        sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
+    elif is_path:
+        sig.add("src", str(source))
+    else:
+        sig.add("src", f"dataset#{getattr(source, '_fingerprint', None) or content_hash(repr(source))}")
+    for k, v in sorted(options.items()):
+        sig.add(k, v)
+    return sig
 
 
 def ingest(
@@ -39,15 +56,7 @@ def ingest(
     store = store or Store()
     is_path = isinstance(source, (str, Path))
     fmt = format or (detect_format(source) if is_path else "hf")
-    sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
-    if is_path and Path(source).is_file():
-        sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
-    elif is_path:
-        sig.add("src", str(source))
-    else:
-        sig.add("src", f"dataset#{getattr(source, '_fingerprint', None) or content_hash(repr(source))}")
-    for k, v in sorted(options.items()):
-        sig.add(k, v)
+    sig = ingest_signature(source, lang=lang, format=fmt, **options)
     examples = read(source, format=fmt, lang=lang, **options)
     params = {"source": str(source) if is_path else type(source).__name__, "format": fmt,
               "lang": lang, **options}

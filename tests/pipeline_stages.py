@@ -1,0 +1,81 @@
+"""Small stand-in stage functions for the pipeline tests, following the documented conventions
+of the real stages (``project(ref, projector=, store=, **options) -> Version``,
+``filter(ref, filters=[...], store=, **options) -> Version``, ``report(ref, html=, store=)``).
+
+They are real stages in miniature, not mocks: they read and write real versions. The projection
+puts a source span on the target tokens identical to its tokens (first occurrence) and records
+``projected`` or ``dropped`` for every span; the filter keeps examples with no dropped span.
+The real stages live in workbench.project / workbench.filter / workbench.report.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from workbench.records import Example, Span, SpanOutcome
+from workbench.signature import Signature
+from workbench.store import Store, Version
+
+CALLS: list[tuple[str, str, dict[str, Any]]] = []
+
+
+def lexical_project(ref: str, *, projector: str, store: Store, **options: Any) -> Version:
+    CALLS.append(("project", ref, {"projector": projector, **options}))
+    tv = store.resolve(ref)
+    src_v = store.resolve(next(v for v in store.versions() if v.id == tv.parents[0]))
+    src = {ex.id: ex for ex in store.examples(src_v)}
+    delay = float(os.environ.get("WB_TEST_STAGE_DELAY", "0"))
+
+    def gen():
+        import time
+
+        for ex in store.examples(tv):
+            if delay:
+                time.sleep(delay)
+            s = src[ex.id]
+            toks = ex.tokens
+            spans, outcomes = [], []
+            for k, sp in enumerate(s.spans):
+                words = s.tokens[sp.token_start:sp.token_end]
+                n = len(words)
+                at = next((i for i in range(len(toks) - n + 1) if toks[i:i + n] == words), None)
+                if at is None or any(x.token_start < at + n and at < x.token_end for x in spans):
+                    outcomes.append(SpanOutcome(k, sp.label, "dropped", "no identical tokens", projector, 0.0))
+                    continue
+                spans.append(Span(ex.offsets[at][0], ex.offsets[at + n - 1][1], sp.label, at, at + n, 1.0, k))
+                outcomes.append(SpanOutcome(k, sp.label, "projected", "", projector, 1.0))
+            yield Example(ex.id, ex.text, ex.offsets, sorted(spans, key=lambda x: x.start), ex.lang,
+                          ex.split, ex.meta, outcomes)
+
+    sig = Signature("project").add("parent", f"{tv.ref}#{tv.signature_key}").add("projector", projector)
+    sig.add("options", options or None)
+    return store.write_version(gen(), corpus=tv.corpus, stage="project", signature=sig,
+                               parents=[tv, src_v], lang=tv.lang, params={"projector": projector, **options})
+
+
+def keep_complete(ref: str, *, filters: list[str], store: Store, **options: Any) -> Version:
+    CALLS.append(("filter", ref, {"filters": filters, **options}))
+    v = store.resolve(ref)
+    kept = (ex for ex in store.examples(v) if all(o.outcome != "dropped" for o in ex.outcomes))
+    sig = Signature("filter").add("parent", f"{v.ref}#{v.signature_key}").add("filters", filters)
+    sig.add("options", options or None)
+    return store.write_version(kept, corpus=v.corpus, stage="filter", signature=sig, parents=[v],
+                               lang=v.lang, params={"filters": filters, **options})
+
+
+def html_report(ref: str, *, html: Path | None, store: Store, **options: Any) -> None:
+    CALLS.append(("report", ref, {"html": html, **options}))
+    v = store.resolve(ref)
+    if html is not None:
+        Path(html).write_text(f"<html><body>{v.ref}: {v.n_examples} examples, {v.n_spans} spans</body></html>")
+
+
+def crashing_attach(ref: str, path: Any, *, tgt_lang: str, store: Store, **kw: Any) -> Version:
+    """The real attach, but it crashes for the language named in ``WB_TEST_CRASH_ON``."""
+    from workbench.attach import attach
+
+    if os.environ.get("WB_TEST_CRASH_ON") == tgt_lang:
+        raise RuntimeError(f"simulated crash while attaching {tgt_lang}")
+    return attach(ref, path, tgt_lang=tgt_lang, store=store, **kw)

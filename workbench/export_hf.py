@@ -34,7 +34,7 @@ from workbench.export import exporter
 from workbench.load import label_names
 from workbench.records import Example
 from workbench.signature import content_hash
-from workbench.store import Store, Version
+from workbench.store import Store, Version, clean_stale_dirs, stale_prefix
 
 __all__ = ["HubExportOptions", "export_hf", "hub_features", "config_names", "MARKER"]
 
@@ -248,7 +248,7 @@ def _place(tmp: Path, out: Path, overwrite: bool) -> None:
         if out.is_file() or (not ours and any(out.iterdir()) and not overwrite):
             raise ConfigError(f"{out} exists and is not a workbench export",
                               fix="choose another output directory, or pass --overwrite")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        old = Path(tempfile.mkdtemp(prefix=stale_prefix(f".{out.name}.old-"), dir=out.parent))
         os.replace(out, old)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -284,7 +284,9 @@ def export_hf(store: Store, versions: Version | Sequence[Version], out: Path, **
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        for kind in ("tmp", "old"):  # left by a killed export
+            clean_stale_dirs(out.parent, f".{out.name}.{kind}-")
+        tmp = Path(tempfile.mkdtemp(prefix=stale_prefix(f".{out.name}.tmp-"), dir=out.parent))
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", where=str(out),
                          fix="check that the directory is writable and the disk has space") from None

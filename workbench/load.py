@@ -315,16 +315,18 @@ def read_jsonl(path: str | Path, *, lang: str = "", split: str = "train") -> Ite
         ex_id = str(obj.get("id", f"{path.stem}-{n}"))
         meta = dict(obj.get("meta") or {}) if isinstance(obj.get("meta"), dict) else {}
         if flavour == "workbench" and obj.get("tokens"):
-            ex = Example(
-                id=ex_id, text=text, offsets=[tuple(t) for t in obj["tokens"]],  # type: ignore[misc]
-                spans=[Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
-                            s.get("score"), s.get("source")) for s in obj["spans"]],
-                lang=obj.get("lang", lang), split=obj.get("split", split), meta=meta,
-            )
             try:
+                ex = Example(
+                    id=ex_id, text=text, offsets=[tuple(t) for t in obj["tokens"]],  # type: ignore[misc]
+                    spans=[Span(s["start"], s["end"], s["label"], s["token_start"], s["token_end"],
+                                s.get("score"), s.get("source")) for s in obj["spans"]],
+                    lang=obj.get("lang", lang), split=obj.get("split", split), meta=meta,
+                )
                 ex.validate(where)
-            except (KeyError, TypeError) as exc:
-                raise InputError(f"malformed record ({exc})", where=where) from None
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise InputError(f"malformed record ({type(exc).__name__}: {exc})", where=where,
+                                 fix="tokens are [start, end] pairs; spans have start, end, label, "
+                                 "token_start, token_end") from None
             yield ex
             continue
         yield Example.from_text(ex_id, text, spans, where=where, lang=obj.get("lang", lang),
@@ -371,12 +373,23 @@ def read_parquet(path: str | Path, *, lang: str = "", split: str = "train",
     if missing:
         raise InputError(f"Parquet file lacks columns {sorted(missing)}", where=str(path),
                          fix="write it with workbench export --format parquet")
-    for batch in pf.iter_batches(batch_size=batch_size):
-        cols = {n: batch.column(n) for n in batch.schema.names if n in EXAMPLE_SCHEMA.names}
-        import pyarrow as pa
+    import pyarrow as pa
 
-        for ex in examples_from_arrow(pa.table(cols)):
+    batches = pf.iter_batches(batch_size=batch_size)
+    done = 0
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            cols = {n: batch.column(n) for n in batch.schema.names if n in EXAMPLE_SCHEMA.names}
+            exs = examples_from_arrow(pa.table(cols))
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+            raise InputError(f"corrupt Parquet data after {done} rows: {exc}", where=str(path),
+                             fix="re-export the file; it may be truncated or damaged") from None
+        for ex in exs:
             ex.lang = ex.lang or lang
+            done += 1
             yield ex
 
 

@@ -59,6 +59,21 @@ class FakeHub:
                     hub.validated.append(json.loads(body).get("content", ""))
                     return self._send(200, {"errors": [], "warnings": []})
                 parts = path.split("/")
+                # /datasets/{owner}/{name}/resolve/{revision}/{file}: file downloads
+                if len(parts) >= 7 and parts[1] == "datasets" and parts[4] == "resolve":
+                    data = hub.repos.get(f"{parts[2]}/{parts[3]}", {}).get("/".join(parts[6:]))
+                    if data is None:
+                        return self._send(404, {"error": "Entry not found"})
+                    import hashlib
+
+                    self.send_response(200)
+                    self.send_header("X-Repo-Commit", "1" * 40)
+                    self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command == "GET":
+                        self.wfile.write(data)
+                    return None
                 # /api/datasets/{owner}/{name}/{action}/{revision}...
                 if len(parts) >= 7 and parts[1] == "api" and parts[2] == "datasets":
                     rid, action = f"{parts[3]}/{parts[4]}", parts[5]

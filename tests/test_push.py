@@ -114,3 +114,30 @@ def test_cli_push_never_prints_the_token(hub, sample_store, tmp_path: Path) -> N
     assert bad.returncode == 1
     assert "error:" in bad.stderr and "Traceback" not in bad.stderr
     assert TOKEN not in bad.stdout + bad.stderr
+
+
+def test_pushing_languages_one_at_a_time_keeps_every_config_loadable(hub, store, sample_conll,
+                                                                     tmp_path: Path) -> None:
+    import datasets
+
+    from workbench.attach import attach
+
+    src = ingest(sample_conll, name="sample-en", lang="en", store=store)
+    for lang in ("de", "es"):
+        attach(src, ROOT / "data" / f"sample-{lang}.txt", tgt_lang=lang, store=store)
+    push("sample-en.es", "me/langs", store=store, token=TOKEN, config_names=["es"])
+    push("sample-en.de", "me/langs", store=store, token=TOKEN, config_names=["de"])
+    push("sample-en.es", "me/langs", store=store, token=TOKEN, config_names=["es"])  # re-push one
+    local = tmp_path / "clone"
+    for name, data in hub.repos["me/langs"].items():
+        (local / name).parent.mkdir(parents=True, exist_ok=True)
+        (local / name).write_bytes(data)
+    card = (local / "README.md").read_text()
+    assert card.count("default: true") == 1 and "- de" in card and "- es" in card
+    cache = str(tmp_path / "c")
+    de = datasets.load_dataset(str(local), "de", cache_dir=cache)["train"]
+    es = datasets.load_dataset(str(local), "es", cache_dir=cache)["train"]
+    default = datasets.load_dataset(str(local), cache_dir=cache)["train"]
+    assert de["tokens"][0][:3] == ["Maria", "Schmidt", "zog"] and es["tokens"][0][2] == "se"
+    assert default["tokens"] == es["tokens"]  # the first pushed config stays the default
+    assert de.features == es.features

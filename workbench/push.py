@@ -24,7 +24,7 @@ from typing import Any
 from workbench.errors import ConfigError, HubError
 from workbench.store import Store, Version
 
-__all__ = ["push", "PushResult", "scrub"]
+__all__ = ["push", "PushResult", "scrub", "merge_cards"]
 
 _TOKEN_RE = re.compile(r"\b(hf|api)_[A-Za-z0-9]{8,}\b")
 _AUTH_RE = re.compile(r"(?i)(authorization|x-api-key|cookie)(['\"]?\s*[:=]\s*['\"]?)[^,'\"\n}]*")
@@ -113,9 +113,61 @@ def _upload(folder: Path, files: list[str], configs: list[str], repo_id: str, to
     api = HfApi(endpoint=endpoint, token=token)
     url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     existing = api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    if "README.md" in existing:  # keep the other configs of the repository in the card
+        old = api.hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=revision,
+                                  cache_dir=str(folder.parent / "hub-cache"))
+        merge_cards(Path(old), folder / "README.md")
     stale = [f for f in existing if f not in files and any(f.startswith(f"data/{c}/") for c in configs)]
     ops: list[Any] = [CommitOperationDelete(path_in_repo=f) for f in stale]
     ops += [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files]
     info = api.create_commit(repo_id, ops, repo_type="dataset", revision=revision,
                              commit_message=message)
     return PushResult(str(url), getattr(info, "oid", None), configs, files)
+
+
+def _entries(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    val = data.get(key) or []
+    if isinstance(val, dict):  # a single config is written as a mapping
+        val = [{"config_name": "default", **val}]
+    return [dict(e) for e in val if isinstance(e, dict)]
+
+
+def merge_cards(remote: Path, local: Path) -> list[str]:
+    """Rewrite the card ``local`` so that its YAML also lists the configs of ``remote`` (the card
+    already on the Hub) that this push does not replace; returns the configs kept from there.
+
+    One config stays the default: the remote default (or its only config) if kept, else the first.
+    """
+    from huggingface_hub import DatasetCard
+
+    old = DatasetCard.load(str(remote)).data.to_dict()
+    card = DatasetCard.load(str(local))
+    new = card.data.to_dict()
+    ours = {e["config_name"] for e in _entries(new, "configs")}
+    kept = [e for e in _entries(old, "configs") if e.get("config_name") not in ours]
+    if not kept:
+        return []
+    configs = _entries(new, "configs") + kept
+    remote = _entries(old, "configs")
+    had_default = [e["config_name"] for e in kept if e.get("default") or len(remote) == 1]
+    for e in configs:
+        e.pop("default", None)
+    first = had_default[0] if had_default else configs[0]["config_name"]
+    configs.sort(key=lambda e: (e["config_name"] != first, e["config_name"]))
+    configs[0]["default"] = True
+    infos = _entries(new, "dataset_info") + [
+        e for e in _entries(old, "dataset_info") if e.get("config_name") in {k["config_name"] for k in kept}]
+    infos.sort(key=lambda e: e["config_name"])
+    langs = sorted(set(new.get("language") or []) | set(old.get("language") or []))
+    card.data.configs = configs
+    card.data.dataset_info = infos
+    if langs:
+        card.data.language = langs
+        if len(langs) > 1:
+            card.data.multilinguality = "multilingual"
+    names = ", ".join(f"`{e['config_name']}`" for e in kept)
+    card.text = card.text.rstrip() + (
+        f"\n\nThe sections above describe the configs of the latest push. This repository also "
+        f"holds {names}, pushed separately (the repository history has their cards).\n")
+    card.save(str(local))
+    return [e["config_name"] for e in kept]

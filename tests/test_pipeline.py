@@ -226,3 +226,36 @@ def test_cli_run_dry_run_then_run(tmp_path: Path) -> None:
     assert "ran 0 step(s), skipped 4" in r.output
     bad = CliRunner().invoke(app, ["run", str(tmp_path / "nope.toml")])
     assert bad.exit_code == 1 and "cannot read the pipeline file" in bad.output
+
+
+def test_bundled_sample_translations_are_parallel() -> None:
+    """data/sample-{de,es}.txt: one tokenised translation per English sentence; the German gold
+    CoNLL has exactly those tokens, the English ids and the same labels per sentence."""
+    from collections import Counter
+
+    from workbench.load import read
+
+    en = list(read(DATA / "sample-en.conll"))
+    de_gold = list(read(DATA / "sample-de.conll"))
+    for lang in ("de", "es"):
+        lines = (DATA / f"sample-{lang}.txt").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(en) == 36 and all(ln.split() for ln in lines)
+    de_lines = (DATA / "sample-de.txt").read_text(encoding="utf-8").splitlines()
+    assert [ex.tokens for ex in de_gold] == [ln.split() for ln in de_lines]
+    assert [ex.id for ex in de_gold] == [ex.id for ex in en]
+    for a, b in zip(en, de_gold, strict=True):
+        assert Counter(s.label for s in a.spans) == Counter(s.label for s in b.spans), a.id
+
+
+def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
+    """Every example pipeline is valid (stages missing from this build are stood in for)."""
+    for stage in ("translate", "project", "filter", "report"):
+        if not STAGES[stage].available():
+            monkeypatch.setitem(STAGES, stage, StageHook(stage, "tests.pipeline_stages", "html_report"))
+    for name in ("quickstart", "translate-train", "translate-test"):
+        pl = load_pipeline(ROOT / "examples" / f"{name}.toml", out_dir=tmp_path)
+        assert Path(pl.source["path"]).is_file(), name
+        assert pl.exports and pl.stages()[0] == "ingest"
+        for path in pl.translations.values():
+            assert path.is_file()
+        assert run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path)[0].status == "run"

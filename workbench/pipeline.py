@@ -163,6 +163,10 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         if isinstance(translate["targets"], str):
             translate["targets"] = [t for t in translate["targets"].split(",") if t]
     translations = {lang: base / f for lang, f in _table(raw, "translations", where).items()}
+    both = sorted(set(translations) & set((translate or {}).get("targets") or []))
+    if both:
+        raise ConfigError(f"{both[0]} is both translated and given as [translations]", where=where,
+                          fix="keep one of the two for each language")
     if not translate and not translations:
         raise ConfigError("no target languages", where=where,
                           fix="add a [translate] section (model, targets) or [translations] (lang = file)")

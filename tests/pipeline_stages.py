@@ -1,6 +1,6 @@
 """Small stand-in stage functions for the pipeline tests, following the documented conventions
 of the real stages (``project(ref, projector=, store=, **options) -> Version``,
-``filter(ref, filters=[...], store=, **options) -> Version``, ``report(ref, html=, store=)``).
+``filter(ref, filters=[...], options=, store=) -> FilterRun``, ``build_report`` + ``write_html``).
 
 They are real stages in miniature, not mocks: they read and write real versions. The projection
 puts a source span on the target tokens identical to its tokens (first occurrence) and records
@@ -55,21 +55,28 @@ def lexical_project(ref: str, *, projector: str, store: Store, **options: Any) -
                                parents=[tv, src_v], lang=tv.lang, params={"projector": projector, **options})
 
 
-def keep_complete(ref: str, *, filters: list[str], store: Store, **options: Any) -> Version:
+def keep_complete(ref: str, *, filters: list[str], store: Store, options: dict[str, Any] | None = None) -> Any:
+    """Returns an object with ``.version``, as workbench.filter.filter does."""
+    from types import SimpleNamespace
+
+    options = dict(options or {})
     CALLS.append(("filter", ref, {"filters": filters, **options}))
     v = store.resolve(ref)
     kept = (ex for ex in store.examples(v) if all(o.outcome != "dropped" for o in ex.outcomes))
     sig = Signature("filter").add("parent", f"{v.ref}#{v.signature_key}").add("filters", filters)
     sig.add("options", options or None)
-    return store.write_version(kept, corpus=v.corpus, stage="filter", signature=sig, parents=[v],
-                               lang=v.lang, params={"filters": filters, **options})
+    return SimpleNamespace(version=store.write_version(
+        kept, corpus=v.corpus, stage="filter", signature=sig, parents=[v], lang=v.lang,
+        params={"filters": filters, **options}))
 
 
-def html_report(ref: str, *, html: Path | None, store: Store, **options: Any) -> None:
-    CALLS.append(("report", ref, {"html": html, **options}))
-    v = store.resolve(ref)
-    if html is not None:
-        Path(html).write_text(f"<html><body>{v.ref}: {v.n_examples} examples, {v.n_spans} spans</body></html>")
+def build_report(ref: str, *, store: Store, **options: Any) -> Version:
+    CALLS.append(("report", ref, options))
+    return store.resolve(ref)
+
+
+def write_html(rep: Version, path: Path) -> None:
+    Path(path).write_text(f"<html><body>{rep.ref}: {rep.n_examples} examples, {rep.n_spans} spans</body></html>")
 
 
 def crashing_attach(ref: str, path: Any, *, tgt_lang: str, store: Store, **kw: Any) -> Version:

@@ -47,7 +47,7 @@ def stand_ins(monkeypatch):
     """Project/filter/report hooks pointing at the stand-in stages of tests/pipeline_stages.py."""
     monkeypatch.setitem(STAGES, "project", StageHook("project", "tests.pipeline_stages", "lexical_project"))
     monkeypatch.setitem(STAGES, "filter", StageHook("filter", "tests.pipeline_stages", "keep_complete"))
-    monkeypatch.setitem(STAGES, "report", StageHook("report", "tests.pipeline_stages", "html_report"))
+    monkeypatch.setitem(STAGES, "report", StageHook("report", "tests.pipeline_stages", "build_report"))
     pipeline_stages.CALLS.clear()
     return pipeline_stages.CALLS
 
@@ -117,7 +117,7 @@ projector = "lexical.v1"
 window = 3
 [filter]
 filters = ["complete.v1"]
-min_len = 2
+"complete.v1" = {min_len = 2}
 [report]
 html = "report-{lang}.html"
 """
@@ -128,7 +128,7 @@ html = "report-{lang}.html"
         ("project", "de", "run"), ("filter", "de", "run"), ("project", "es", "run"),
         ("filter", "es", "run"), ("export", "hf", "run"), ("report", "de", "run"), ("report", "es", "run")]
     assert ("project", "sample-en.de@1", {"projector": "lexical.v1", "window": 3}) in stand_ins
-    assert ("filter", "sample-en.de@2", {"filters": ["complete.v1"], "min_len": 2}) in stand_ins
+    assert ("filter", "sample-en.de@2", {"filters": ["complete.v1"], "complete.v1": {"min_len": 2}}) in stand_ins
     store = Store(tmp_path / "out" / "workbench.duckdb")
     final = store.resolve("sample-en.de")
     assert final.stage == "filter" and 0 < final.n_examples < 36
@@ -188,6 +188,8 @@ def test_quickstart_data_runs_with_the_stages_of_this_build(tmp_path: Path) -> N
     import datasets
 
     missing = {s for s in ("project", "filter", "report") if not STAGES[s].available()}
+    if "project" in missing:
+        missing.add("filter")  # the quickstart's filters judge projections
     p = _quickstart_without(tmp_path, missing)
     steps = run_pipeline(p, out_dir=tmp_path / "out")
     assert all(s.status == "run" for s in steps)
@@ -195,6 +197,9 @@ def test_quickstart_data_runs_with_the_stages_of_this_build(tmp_path: Path) -> N
         ds = datasets.load_dataset(str(tmp_path / "out" / "hf"), lang, cache_dir=str(tmp_path / "c"))
         n = len(ds["train"])
         assert n == 36 if "filter" in missing else 0 < n <= 36
+        if "report" not in missing:
+            html = (tmp_path / "out" / f"report-{lang}.html").read_text()
+            assert f"sample-en.{lang}@" in html and "<svg" in html
 
 
 @pytest.mark.skipif(not all(importlib.util.find_spec(f"workbench.{m}") for m in ("project", "filter", "report")),
@@ -251,7 +256,7 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
     """Every example pipeline is valid (stages missing from this build are stood in for)."""
     for stage in ("translate", "project", "filter", "report"):
         if not STAGES[stage].available():
-            monkeypatch.setitem(STAGES, stage, StageHook(stage, "tests.pipeline_stages", "html_report"))
+            monkeypatch.setitem(STAGES, stage, StageHook(stage, "tests.pipeline_stages", "build_report"))
     for name in ("quickstart", "translate-train", "translate-test"):
         pl = load_pipeline(ROOT / "examples" / f"{name}.toml", out_dir=tmp_path)
         assert Path(pl.source["path"]).is_file(), name

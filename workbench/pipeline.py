@@ -24,7 +24,8 @@ already exist), projector(s), filters, exports and reports::
     projector = "align.eflomal.v1"    # or projectors = [...]; other keys are projector options
 
     [filter]
-    filters = ["length_ratio.v1"]     # other keys are filter options
+    filters = ["length-ratio.v1", "projection-complete.v1"]
+    "length-ratio.v1" = { max = 2.5 } # options per filter
 
     [[export]]
     format = "hf"                     # one config per target language
@@ -241,10 +242,12 @@ def _attach_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -
     return attach_signature(inputs[0], opts["path"], tgt_lang=opts["tgt_lang"])
 
 
-#: stage name -> hook. Conventions of the stage functions (keyword arguments as named here):
+#: stage name -> hook. How the pipeline calls each stage function (keyword arguments as named):
 #: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, **options) -> list[Version]``;
 #: ``project(ref, projector=name, store=, **options) -> Version``;
-#: ``filter(ref, filters=[...], store=, **options) -> Version``; ``report(ref, html=path, store=)``.
+#: ``filter(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its ``.version``);
+#: ``build_report(ref, store=)`` then ``write_html(report, path)`` of the same module.
+#: A stage may return a Version, an object with a ``.version``, or a list of either.
 STAGES: dict[str, StageHook] = {
     "ingest": StageHook("ingest", "workbench.ingest", "ingest", _ingest_sig),
     "attach": StageHook("attach", "workbench.attach", "attach", _attach_sig),
@@ -252,8 +255,18 @@ STAGES: dict[str, StageHook] = {
     "project": StageHook("project", "workbench.project", "project"),
     "filter": StageHook("filter", "workbench.filter", "filter"),
     "export": StageHook("export", "workbench.export", "export"),
-    "report": StageHook("report", "workbench.report", "report"),
+    "report": StageHook("report", "workbench.report", "build_report"),
 }
+
+
+def _versions(out: Any) -> list[Version]:
+    """The versions a stage function returned (Version, ``.version`` holder, or a list)."""
+    items = out if isinstance(out, (list, tuple)) else [out]
+    vs = [x if isinstance(x, Version) else getattr(x, "version", None) for x in items]
+    if not vs or any(not isinstance(v, Version) for v in vs):
+        raise ConfigError(f"a stage returned {type(out).__name__}, not stored versions",
+                          fix="stage functions return a Version (or an object with .version)")
+    return vs  # type: ignore[return-value]
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -333,8 +346,7 @@ class _Runner:
         if self.dry_run:
             self.emit(PlanStep(stage, target, "run"))
             return None
-        out = call()
-        made = out if isinstance(out, list) else [out]
+        made = _versions(call())
         _record(self.store, key, stage, made)
         self.emit(PlanStep(stage, target, "run", [v.ref for v in made]))
         return made
@@ -381,7 +393,7 @@ class _Runner:
                     fopts = dict(pl.filter_options)
                     got = self.step("filter", label, [v] if v else None, {"filters": pl.filters, **fopts},
                                     call=lambda v=v, fopts=fopts: STAGES["filter"].load()(
-                                        v.ref, filters=list(pl.filters), store=store, **fopts))
+                                        v.ref, filters=list(pl.filters), options=fopts, store=store))
                     v = got[0] if got else None
                 finals.append((label.replace("/", "."), v))
         for spec in pl.exports:
@@ -440,9 +452,11 @@ class _Runner:
             return
         out = self._out(html, lang=label, corpus=v.corpus) if html else None
         if not self.dry_run:
+            build = STAGES["report"].load()
+            rep = build(v.ref, store=self.store, **spec)
             if out is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
-            STAGES["report"].load()(v.ref, html=out, store=self.store, **spec)
+                importlib.import_module(STAGES["report"].module).write_html(rep, out)
         self.emit(PlanStep("report", label, "run", [v.ref], str(out or "")))
 
 

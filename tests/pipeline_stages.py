@@ -1,5 +1,5 @@
 """Small stand-in stage functions for the pipeline tests, following the documented conventions
-of the real stages (``project(ref, projector=, store=, **options) -> Version``,
+of the real stages (``project(ref, projector=, options=, store=) -> Version``,
 ``filter(ref, filters=[...], options=, store=) -> FilterRun``, ``build_report`` + ``write_html``).
 
 They are real stages in miniature, not mocks: they read and write real versions. The projection
@@ -21,7 +21,8 @@ from workbench.store import Store, Version
 CALLS: list[tuple[str, str, dict[str, Any]]] = []
 
 
-def lexical_project(ref: str, *, projector: str, store: Store, **options: Any) -> Version:
+def lexical_project(ref: str, *, projector: str, store: Store, options: dict[str, Any] | None = None) -> Version:
+    options = dict(options or {})
     CALLS.append(("project", ref, {"projector": projector, **options}))
     tv = store.resolve(ref)
     src_v = store.resolve(next(v for v in store.versions() if v.id == tv.parents[0]))

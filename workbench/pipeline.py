@@ -244,7 +244,7 @@ def _attach_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -
 
 #: stage name -> hook. How the pipeline calls each stage function (keyword arguments as named):
 #: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, **options) -> list[Version]``;
-#: ``project(ref, projector=name, store=, **options) -> Version``;
+#: ``project(ref, projector=name, options={...}, store=) -> Version``;
 #: ``filter(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its ``.version``);
 #: ``build_report(ref, store=)`` then ``write_html(report, path)`` of the same module.
 #: A stage may return a Version, an object with a ``.version``, or a list of either.
@@ -387,7 +387,7 @@ class _Runner:
                     popts = dict(pl.project_options)
                     got = self.step("project", label, [v] if v else None, {"projector": proj, **popts},
                                     call=lambda v=v, proj=proj, popts=popts: STAGES["project"].load()(
-                                        v.ref, projector=proj, store=store, **popts))
+                                        v.ref, projector=proj, options=popts, store=store))
                     v = got[0] if got else None
                 if pl.filters:
                     fopts = dict(pl.filter_options)

@@ -210,3 +210,16 @@ def test_cli_export_hf(store, sample_conll: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "wrote 36 examples" in res.output
     assert "license: mit" in (tmp_path / "hf" / "README.md").read_text()
+
+
+def test_card_names_the_filters_of_a_filter_version(store, corpora, tmp_path: Path) -> None:
+    src, pde, _ = corpora
+    sig = (Signature("filter").add("parent", pde.ref).add("length-ratio.v1", "max=2.5")
+           .add("projection-complete.v1", "max_dropped=0"))
+    fv = store.write_version(list(store.examples(pde))[:5], corpus=pde.corpus, stage="filter", signature=sig,
+                             parents=[pde], lang="de")
+    export(fv.ref, tmp_path / "hf", format="hf", store=store)
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "- Filters: `length-ratio.v1 (max=2.5)`, `projection-complete.v1 (max_dropped=0)`" in card
+    assert "- Projector: `align.eflomal.v1`" in card
+    assert "- Source: `src.jsonl#" in card

@@ -106,16 +106,30 @@ def citations_for(signatures: Sequence[str]) -> dict[str, str]:
 
 
 def _facts(chain: Sequence[Version]) -> dict[str, list[str]]:
-    """Models, projectors and filters named in the signatures of a lineage."""
+    """Source, models, projectors and filters named in the signatures of a lineage.
+
+    Filter versions name each filter as a key (``length-ratio.v1:max=2.5``); other stages name
+    models under keys containing ``model`` and projectors under ``projector``.
+    """
     facts: dict[str, list[str]] = {"models": [], "projector": [], "filters": [], "source": []}
     for v in chain:
         for k, val in parse_signature(v.signature):
             key = k.lower()
-            slot = ("models" if "model" in key else "projector" if "projector" in key
-                    else "filters" if "filter" in key else "source" if v.stage == "ingest" and key == "src"
-                    else None)
-            if slot and val not in facts[slot]:
-                facts[slot].append(val)
+            if key in ("wb", "stage", "parent", "source"):
+                continue
+            if v.stage == "filter":
+                slot, item = ("filters", f"{k} ({val})" if val else k) if key not in ("filters", "filter") \
+                    else ("filters", val)
+            elif "model" in key:
+                slot, item = "models", val
+            elif "projector" in key:
+                slot, item = "projector", val
+            elif v.stage == "ingest" and key == "src":
+                slot, item = "source", val
+            else:
+                continue
+            if item not in facts[slot]:
+                facts[slot].append(item)
     return facts
 
 

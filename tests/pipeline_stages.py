@@ -87,3 +87,34 @@ def crashing_attach(ref: str, path: Any, *, tgt_lang: str, store: Store, **kw: A
     if os.environ.get("WB_TEST_CRASH_ON") == tgt_lang:
         raise RuntimeError(f"simulated crash while attaching {tgt_lang}")
     return attach(ref, path, tgt_lang=tgt_lang, store=store, **kw)
+
+
+_QUICKSTART: dict[str, Any] = {}
+
+
+def quickstart_once(tmp_path_factory: Any) -> dict[str, Any]:
+    """Run examples/quickstart.toml once per test session (then once more: every stage skips).
+
+    Stages missing from this build are stood in for (project: :func:`lexical_project`; filter:
+    :func:`keep_complete`; report: :func:`build_report`). Returns ``out`` (the output
+    directory), ``first`` and ``second`` (the steps of each run) and ``stand_ins``.
+    """
+    if _QUICKSTART:
+        return _QUICKSTART
+    from workbench.pipeline import STAGES, StageHook, run_pipeline
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("quickstart") / "out"
+    subs = {"project": "lexical_project", "filter": "keep_complete", "report": "build_report"}
+    stand_ins = {s for s in subs if not STAGES[s].available()}
+    saved = dict(STAGES)
+    try:
+        for s in stand_ins:
+            STAGES[s] = StageHook(s, "tests.pipeline_stages", subs[s])
+        first = run_pipeline(root / "examples" / "quickstart.toml", out_dir=out)
+        second = run_pipeline(root / "examples" / "quickstart.toml", out_dir=out)
+    finally:
+        STAGES.clear()
+        STAGES.update(saved)
+    _QUICKSTART.update(out=out, first=first, second=second, stand_ins=stand_ins)
+    return _QUICKSTART

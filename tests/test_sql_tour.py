@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pipeline import _quickstart_without
-from workbench.pipeline import STAGES, StageHook, run_pipeline
+from tests.pipeline_stages import quickstart_once
 from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,21 +24,9 @@ def _queries() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def tour_store(tmp_path_factory) -> tuple[Store, bool]:
-    """The quickstart pipeline's store; with the stand-in project/filter stages of
-    tests/pipeline_stages.py where this build lacks the real ones."""
-    tmp = tmp_path_factory.mktemp("tour")
-    real = all(STAGES[s].available() for s in ("project", "filter"))
-    saved = dict(STAGES)
-    try:
-        if not real:
-            STAGES["project"] = StageHook("project", "tests.pipeline_stages", "lexical_project")
-            STAGES["filter"] = StageHook("filter", "tests.pipeline_stages", "keep_complete")
-        drop = {"report"} if not STAGES["report"].available() else set()
-        run_pipeline(_quickstart_without(tmp, drop), out_dir=tmp / "out")
-    finally:
-        STAGES.clear()
-        STAGES.update(saved)
-    return Store(tmp / "out" / "workbench.duckdb"), real
+    """The store of the quickstart run (stand-in stages where this build lacks the real ones)."""
+    qs = quickstart_once(tmp_path_factory)
+    return Store(qs["out"] / "workbench.duckdb"), not ({"project", "filter"} & qs["stand_ins"])
 
 
 def test_the_tour_has_queries() -> None:

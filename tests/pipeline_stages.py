@@ -11,6 +11,7 @@ The real stages live in workbench.project / workbench.filter / workbench.report.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,36 @@ def quickstart_once(tmp_path_factory: Any) -> dict[str, Any]:
         STAGES.update(saved)
     _QUICKSTART.update(out=out, first=first, second=second, stand_ins=stand_ins)
     return _QUICKSTART
+
+
+@dataclass
+class TranslateOptions:
+    """Options of the stand-in translate stage (the real one has a dataclass of this name)."""
+
+    beam_size: int = 4
+    suffix: str = ""
+
+
+def translate(ref: str, *, model: str, src_lang: str, tgt_langs: list[str], store: Store,
+              options: TranslateOptions) -> list[Version]:
+    """Stand-in for workbench.translate.translate: 'translates' by copying the source text (plus
+    ``options.suffix``), following the translate stage's conventions for versions and meta."""
+    from workbench.records import tokenize
+
+    CALLS.append(("translate", ref, {"model": model, "src_lang": src_lang, "tgt_langs": tgt_langs,
+                                     "options": options}))
+    src = store.resolve(ref)
+    out = []
+    for tgt in tgt_langs:
+        def gen(tgt: str = tgt):
+            for ex in store.examples(src):
+                text = ex.text + options.suffix
+                yield Example(ex.id, text, tokenize(text), [], tgt, ex.split,
+                              {"src_text": ex.text, "src_lang": src_lang, "mt_score": -1.0,
+                               "mt_avg_logprob": -0.1})
+
+        sig = (Signature("translate").add("parent", f"{src.ref}#{src.signature_key}").add("model", model)
+               .add("beam", options.beam_size).add("suffix", options.suffix or None).add("tgt", tgt))
+        out.append(store.write_version(gen(), corpus=f"{src.corpus}.{tgt}", stage="translate", signature=sig,
+                                       parents=[src], lang=tgt))
+    return out

@@ -235,3 +235,37 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
         for path in pl.translations.values():
             assert path.is_file()
         assert run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path)[0].status == "run"
+
+
+def test_translate_stage_hook(tmp_path: Path, monkeypatch) -> None:
+    """[translate] calls translate(ref, model=, src_lang=, tgt_langs=, store=, options=TranslateOptions)
+    once for all targets; a re-run skips it; a changed option runs it again; unknown options are errors."""
+    monkeypatch.setitem(STAGES, "translate", StageHook("translate", "tests.pipeline_stages", "translate"))
+    pipeline_stages.CALLS.clear()
+    body = f"""
+[pipeline]
+out_dir = "out"
+[source]
+path = "{DATA / 'sample-en.conll'}"
+lang = "en"
+name = "sample-en"
+[translate]
+model = "copy-model"
+targets = ["de", "fr"]
+beam_size = 2
+[[export]]
+format = "hf"
+path = "hf"
+"""
+    p = _write(tmp_path, body)
+    steps = run_pipeline(p)
+    assert _plan(steps) == [("ingest", "sample-en", "run"), ("translate", "de,fr", "run"), ("export", "hf", "run")]
+    assert steps[1].refs == ["sample-en.de@1", "sample-en.fr@1"]
+    (call,) = [c for c in pipeline_stages.CALLS if c[0] == "translate"]
+    assert call[2]["tgt_langs"] == ["de", "fr"] and call[2]["src_lang"] == "en"
+    assert call[2]["options"] == pipeline_stages.TranslateOptions(beam_size=2)
+    assert [s.status for s in run_pipeline(p)] == ["skip"] * 3
+    steps = run_pipeline(_write(tmp_path, body.replace("beam_size = 2", "beam_size = 3")))
+    assert [s.status for s in steps] == ["skip", "run", "run"]
+    with pytest.raises(ConfigError, match=r"unknown translate option\(s\) \['beem'\]"):
+        run_pipeline(_write(tmp_path, body.replace("beam_size = 2", "beem = 3")))

@@ -243,7 +243,8 @@ def _attach_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -
 
 
 #: stage name -> hook. How the pipeline calls each stage function (keyword arguments as named):
-#: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, **options) -> list[Version]``;
+#: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, options=TranslateOptions(...))
+#: -> list[Version]`` (``TranslateOptions`` of the same module; without it, options as keywords);
 #: ``project(ref, projector=name, options={...}, store=) -> Version``;
 #: ``filter(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its ``.version``);
 #: ``build_report(ref, store=)`` then ``write_html(report, path)`` of the same module.
@@ -257,6 +258,21 @@ STAGES: dict[str, StageHook] = {
     "export": StageHook("export", "workbench.export", "export"),
     "report": StageHook("report", "workbench.report", "build_report"),
 }
+
+
+def _call_with_options(hook: StageHook, options_class: str, ref: str, options: dict[str, Any],
+                       **kwargs: Any) -> Any:
+    """Call a stage whose options are a dataclass (``options=Cls(**options)``) when its module
+    defines ``options_class``, else with the options as keyword arguments."""
+    fn = hook.load()
+    cls = getattr(importlib.import_module(hook.module), options_class, None)
+    if cls is None:
+        return fn(ref, **kwargs, **options)
+    fields = getattr(cls, "__dataclass_fields__", {})
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {hook.name} option(s) {unknown}", fix=f"use {sorted(fields)}")
+    return fn(ref, **kwargs, options=cls(**options))
 
 
 def _versions(out: Any) -> list[Version]:
@@ -367,8 +383,9 @@ class _Runner:
             sl = t.pop("src_lang", src_lang)
             made = self.step("translate", ",".join(langs), [source] if source else None,
                              {"model": model, "src_lang": sl, "tgt_langs": langs, **t},
-                             call=lambda: STAGES["translate"].load()(
-                                 source.ref, model=model, src_lang=sl, tgt_langs=langs, store=store, **t))
+                             call=lambda: _call_with_options(
+                                 STAGES["translate"], "TranslateOptions", source.ref, t,
+                                 model=model, src_lang=sl, tgt_langs=langs, store=store))
             if made and len(made) != len(langs):
                 raise ConfigError(f"translate made {len(made)} versions for {len(langs)} targets")
             targets += [(lang, made[i] if made else None) for i, lang in enumerate(langs)]

@@ -397,8 +397,12 @@ def run_cmd(
         _fail(exc)
     ran = sum(s.status == "run" for s in steps)
     skipped = sum(s.status == "skip" for s in steps)
-    verb = "would run" if dry_run else "ran"
-    console.print(f"{verb} {ran} step(s), skipped {skipped} already stored")
+    pending = sum(s.status == "pending" for s in steps)
+    if dry_run:
+        console.print(f"would run {ran + pending} step(s) ({pending} after the steps they depend on), "
+                      f"skip {skipped} already stored")
+    else:
+        console.print(f"ran {ran} step(s), skipped {skipped} already stored")
 
 
 def run() -> None:

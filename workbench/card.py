@@ -174,8 +174,8 @@ def _yaml(store: Store, versions: Sequence[Version], configs: Sequence[str], fea
         multilinguality="multilingual" if len(langs) > 1 else "monolingual",
         tags=["label-projection", "workbench"],
     )
-    infos = {}
-    meta = {}
+    infos: dict[str, Any] = {}
+    meta: dict[str, dict[str, Any]] = {}
     for i, config in enumerate(configs):
         split_dict = datasets.SplitDict()
         for name, s in splits[config].items():

@@ -275,6 +275,10 @@ def _call_with_options(hook: StageHook, options_class: str, ref: str, options: d
     return fn(ref, **kwargs, options=cls(**options))
 
 
+def _ref(v: Version | None) -> str:
+    return v.ref if v is not None else ""
+
+
 def _versions(out: Any) -> list[Version]:
     """The versions a stage function returned (Version, ``.version`` holder, or a list)."""
     items = out if isinstance(out, (list, tuple)) else [out]
@@ -375,6 +379,7 @@ class _Runner:
         got = self.step("ingest", src["name"], [], src, corpus=src["name"],
                         call=lambda: ingest.load()(src["path"], name=src["name"], store=store, **src_opts))
         source = got[0] if got else None
+        src_ref = source.ref if source else ""  # only used by steps that run, i.e. after ingest
         src_lang = src.get("lang", "")
         targets: list[tuple[str, Version | None]] = []
         if pl.translate:
@@ -384,7 +389,7 @@ class _Runner:
             made = self.step("translate", ",".join(langs), [source] if source else None,
                              {"model": model, "src_lang": sl, "tgt_langs": langs, **t},
                              call=lambda: _call_with_options(
-                                 STAGES["translate"], "TranslateOptions", source.ref, t,
+                                 STAGES["translate"], "TranslateOptions", src_ref, t,
                                  model=model, src_lang=sl, tgt_langs=langs, store=store))
             if made and len(made) != len(langs):
                 raise ConfigError(f"translate made {len(made)} versions for {len(langs)} targets")
@@ -393,7 +398,7 @@ class _Runner:
             opts = {"path": str(path), "tgt_lang": lang}
             got = self.step("attach", lang, [source] if source else None, opts, corpus=None,
                             call=lambda p=path, lg=lang: STAGES["attach"].load()(
-                                source.ref, p, tgt_lang=lg, store=store))
+                                src_ref, p, tgt_lang=lg, store=store))
             targets.append((lang, got[0] if got else None))
         finals: list[tuple[str, Version | None]] = []
         for lang, tv in targets:
@@ -403,14 +408,14 @@ class _Runner:
                 if proj is not None:
                     popts = dict(pl.project_options)
                     got = self.step("project", label, [v] if v else None, {"projector": proj, **popts},
-                                    call=lambda v=v, proj=proj, popts=popts: STAGES["project"].load()(
-                                        v.ref, projector=proj, options=popts, store=store))
+                                    call=lambda r=_ref(v), proj=proj, popts=popts: STAGES["project"].load()(
+                                        r, projector=proj, options=popts, store=store))
                     v = got[0] if got else None
                 if pl.filters:
                     fopts = dict(pl.filter_options)
                     got = self.step("filter", label, [v] if v else None, {"filters": pl.filters, **fopts},
-                                    call=lambda v=v, fopts=fopts: STAGES["filter"].load()(
-                                        v.ref, filters=list(pl.filters), options=fopts, store=store))
+                                    call=lambda r=_ref(v), fopts=fopts: STAGES["filter"].load()(
+                                        r, filters=list(pl.filters), options=fopts, store=store))
                     v = got[0] if got else None
                 finals.append((label.replace("/", "."), v))
         for spec in pl.exports:

@@ -148,8 +148,8 @@ def merge_cards(remote: Path, local: Path) -> list[str]:
     if not kept:
         return []
     configs = _entries(new, "configs") + kept
-    remote = _entries(old, "configs")
-    had_default = [e["config_name"] for e in kept if e.get("default") or len(remote) == 1]
+    remote_configs = _entries(old, "configs")
+    had_default = [e["config_name"] for e in kept if e.get("default") or len(remote_configs) == 1]
     for e in configs:
         e.pop("default", None)
     first = had_default[0] if had_default else configs[0]["config_name"]

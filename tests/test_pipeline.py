@@ -269,3 +269,32 @@ path = "hf"
     assert [s.status for s in steps] == ["skip", "run", "run"]
     with pytest.raises(ConfigError, match=r"unknown translate option\(s\) \['beem'\]"):
         run_pipeline(_write(tmp_path, body.replace("beam_size = 2", "beem = 3")))
+
+
+def test_a_dataset_directory_source_is_re_ingested_when_it_changes(tmp_path: Path) -> None:
+    import datasets
+
+    d = tmp_path / "ds"
+    ds = datasets.Dataset.from_dict({"tokens": [["Rome", "is", "old"]], "ner_tags": [["B-LOC", "O", "O"]]})
+    ds.save_to_disk(str(d))
+    body = f"""
+[pipeline]
+out_dir = "out"
+[source]
+path = "{d}"
+format = "hf"
+lang = "en"
+name = "ds"
+[translations]
+de = "{tmp_path / 'de.txt'}"
+"""
+    (tmp_path / "de.txt").write_text("Rom ist alt\n")
+    p = _write(tmp_path, body)
+    assert [s.status for s in run_pipeline(p)] == ["run", "run"]
+    assert [s.status for s in run_pipeline(p)] == ["skip", "skip"]
+    ds2 = datasets.Dataset.from_dict({"tokens": [["Paris", "is", "old"]], "ner_tags": [["B-LOC", "O", "O"]]})
+    import shutil
+
+    shutil.rmtree(d)
+    ds2.save_to_disk(str(d))
+    assert [s.status for s in run_pipeline(p)] == ["run", "run"]

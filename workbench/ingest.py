@@ -30,6 +30,11 @@ def ingest_signature(source: Any, *, lang: str = "", format: str | None = None,
     sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
     if is_path and Path(source).is_file():
         sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
+    elif is_path and Path(source).is_dir():  # a dataset directory: its files' names, sizes, times
+        root = Path(source)
+        listing = sorted((str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns)
+                         for f in root.rglob("*") if f.is_file())
+        sig.add("src", f"{root.name}#{content_hash(listing)}")
     elif is_path:
         sig.add("src", str(source))
     else:

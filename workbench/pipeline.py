@@ -358,7 +358,7 @@ class _Runner:
         if sig is not None:
             v = next((x for x in reversed(self.store.versions(corpus)) if x.signature_key == sig.key()), None)
             found = [v] if v else None
-        if found is None:
+        else:  # the stage cannot tell its signature: what this step stored last time
             found = _recorded(self.store, key)
         if found:
             self.emit(PlanStep(stage, target, "skip", [v.ref for v in found], "already stored"))

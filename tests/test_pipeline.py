@@ -298,3 +298,25 @@ de = "{tmp_path / 'de.txt'}"
     shutil.rmtree(d)
     ds2.save_to_disk(str(d))
     assert [s.status for s in run_pipeline(p)] == ["run", "run"]
+
+
+def test_a_local_model_changed_in_place_reruns_translate(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(STAGES, "translate", StageHook("translate", "tests.pipeline_stages", "translate"))
+    model = tmp_path / "models" / "m"
+    model.mkdir(parents=True)
+    (model / "model.bin").write_bytes(b"v1")
+    p = _write(tmp_path, f"""
+[source]
+path = "{DATA / 'sample-en.conll'}"
+lang = "en"
+name = "s"
+[translate]
+model = "models/m"
+targets = ["de"]
+""")
+    first = run_pipeline(p, out_dir=tmp_path / "out")
+    assert [s.status for s in first] == ["run", "run"]
+    assert pipeline_stages.CALLS[-1][2]["model"] == str(model)  # relative to the pipeline file
+    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "skip"]
+    (model / "model.bin").write_bytes(b"v2 converted again")
+    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "run"]

@@ -35,7 +35,8 @@ already exist), projector(s), filters, exports and reports::
     [report]
     html = "report-{lang}.html"
 
-Relative input paths are relative to the pipeline file; outputs to ``out_dir`` (itself relative
+Relative input paths (and a local model directory) are relative to the pipeline file; outputs to
+``out_dir`` (itself relative
 to the pipeline file). Every stage stores a version. A stage whose result is already stored
 (same signature, same inputs) is skipped, so re-running a finished pipeline does nothing and
 re-running a crashed one resumes where it stopped (the translate stage resumes a half-done
@@ -94,6 +95,7 @@ class Pipeline:
         filters: filter names (empty: no filter stage); ``filter_options``.
         exports: each ``format``, ``path`` and exporter options.
         report: ``html`` path template (``{lang}``, ``{corpus}``), or None.
+        base: the pipeline file's directory (relative paths start there).
     """
 
     name: str
@@ -108,6 +110,7 @@ class Pipeline:
     filter_options: dict[str, Any] = field(default_factory=dict)
     exports: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    base: Path = Path(".")
 
     def stages(self) -> list[str]:
         """Names of the stages this pipeline uses, in order."""
@@ -161,6 +164,8 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         if not isinstance(translate.get("model"), str) or not translate.get("targets"):
             raise ConfigError("[translate] needs model and targets", where=where,
                               fix='e.g. model = "Helsinki-NLP/opus-mt-en-de", targets = ["de"]')
+        if (base / translate["model"]).exists():  # a local model directory, relative to the file
+            translate["model"] = str(base / translate["model"])
         if isinstance(translate["targets"], str):
             translate["targets"] = [t for t in translate["targets"].split(",") if t]
     translations = {lang: base / f for lang, f in _table(raw, "translations", where).items()}
@@ -188,7 +193,7 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         db=Path(db) if db else out / pipe.get("db", "workbench.duckdb"),
         source=source, translate=translate, translations=translations,
         projectors=list(projectors), project_options=proj, filters=list(filters),
-        filter_options=filt, exports=[dict(e) for e in exports], report=report,
+        filter_options=filt, exports=[dict(e) for e in exports], report=report, base=base,
     )
     missing = [s for s in pl.stages() if not STAGES[s].available()]
     if missing:
@@ -273,6 +278,18 @@ def _call_with_options(hook: StageHook, options_class: str, ref: str, options: d
     if unknown:
         raise ConfigError(f"unknown {hook.name} option(s) {unknown}", fix=f"use {sorted(fields)}")
     return fn(ref, **kwargs, options=cls(**options))
+
+
+def _fingerprint(path: Path) -> str | None:
+    """Names, sizes and times of the files under a local model directory (None for a Hub id),
+    so that a model converted again in place makes the translate step run again."""
+    try:
+        if not path.is_dir():
+            return None
+        return content_hash(sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+                                   for f in path.rglob("*") if f.is_file()))
+    except OSError:
+        return None
 
 
 def _ref(v: Version | None) -> str:
@@ -387,7 +404,8 @@ class _Runner:
             model, langs = t.pop("model"), list(t.pop("targets"))
             sl = t.pop("src_lang", src_lang)
             made = self.step("translate", ",".join(langs), [source] if source else None,
-                             {"model": model, "src_lang": sl, "tgt_langs": langs, **t},
+                             {"model": model, "model_files": _fingerprint(Path(model)),
+                              "src_lang": sl, "tgt_langs": langs, **t},
                              call=lambda: _call_with_options(
                                  STAGES["translate"], "TranslateOptions", src_ref, t,
                                  model=model, src_lang=sl, tgt_langs=langs, store=store))

@@ -36,8 +36,7 @@ already exist), projector(s), filters, exports and reports::
     html = "report-{lang}.html"
 
 Relative input paths (and a local model directory) are relative to the pipeline file; outputs to
-``out_dir`` (itself relative
-to the pipeline file). Every stage stores a version. A stage whose result is already stored
+``out_dir`` (itself relative to the pipeline file). Every stage stores a version. A stage whose result is already stored
 (same signature, same inputs) is skipped, so re-running a finished pipeline does nothing and
 re-running a crashed one resumes where it stopped (the translate stage resumes a half-done
 translation from its cache). Stages are called through :data:`STAGES`, a registry of hooks

@@ -22,6 +22,6 @@ typecheck:
 bench:
     {{python}} bench/ingest.py
 
-# the README's main job on the bundled example
+# the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:
-    {{python}} -m workbench ingest data/sample-en.conll --name sample-en --lang en
+    {{python}} -m workbench run examples/quickstart.toml

@@ -235,21 +235,41 @@ def sql(
 
 @app.command("export")
 def export_cmd(
-    ref: Annotated[str, typer.Argument(help="Version ref: NAME or NAME@N.")],
+    refs: Annotated[list[str], typer.Argument(help="Version ref(s): NAME or NAME@N (several for "
+                    "--format hf: one config each).")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Output file or directory.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="conll, jsonl or parquet.")] = "conll",
+    format: Annotated[str, typer.Option("--format", "-f", help="conll, jsonl, parquet or hf "
+                      "(Hugging Face Hub layout with dataset card).")] = "conll",
     scheme: Annotated[str, typer.Option(help="Tag scheme for CoNLL.")] = "iob2",
     comments: Annotated[bool, typer.Option(help="CoNLL: write # sent_id and # text comments.")] = False,
+    config_name: Annotated[Optional[list[str]], typer.Option("--config-name", help="hf: config "
+                           "name per ref (default: the version's language).")] = None,
+    license: Annotated[Optional[str], typer.Option(help="hf: licence id for the card, e.g. "
+                       "cc-by-4.0.")] = None,
+    license_details: Annotated[Optional[str], typer.Option(help="hf: licence terms or attribution "
+                               "text for the card.")] = None,
+    source_license: Annotated[Optional[str], typer.Option(help="hf: licence of the source "
+                              "corpus.")] = None,
+    pretty_name: Annotated[Optional[str], typer.Option(help="hf: title of the card.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="hf: replace a directory that is not a "
+                         "workbench export.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Write a stored version to a file.
+    """Write stored version(s) to a file, or to a Hub-ready dataset directory (--format hf).
 
-    Example: workbench export sample-en -f conll -o sample-en.conll
+    Example: workbench export sample-en.de sample-en.es -f hf -o out/hf --license cc-by-4.0
     """
     from workbench.export import export as run
 
-    opts: dict[str, Any] = {"scheme": scheme, "comments": comments} if format == "conll" else {}
-    n = run(ref, out, format=format, store=_store(db), **opts)
+    if format == "conll":
+        opts: dict[str, Any] = {"scheme": scheme, "comments": comments}
+    elif format == "hf":
+        opts = {"config_names": config_name or None, "license": license,
+                "license_details": license_details, "source_license": source_license,
+                "pretty_name": pretty_name, "overwrite": overwrite}
+    else:
+        opts = {}
+    n = run(refs, out, format=format, store=_store(db), **opts)
     console.print(f"wrote {n} examples to {out}")
 
 
@@ -339,6 +359,78 @@ def report(
     if html is not None:
         write_html(rep, html)
         console.print(f"wrote {html}")
+
+
+# -- export, push and pipelines (issue 7) -------------------------------------------------------
+@app.command()
+def push(
+    refs: Annotated[list[str], typer.Argument(help="Version ref(s) to push (one config each).")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Dataset repository: OWNER/NAME.")],
+    private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
+    config_name: Annotated[Optional[list[str]], typer.Option("--config-name", help="Config "
+                           "name per ref (default: the version's language).")] = None,
+    license: Annotated[Optional[str], typer.Option(help="Licence id for the card.")] = None,
+    license_details: Annotated[Optional[str], typer.Option(help="Licence terms for the card.")] = None,
+    source_license: Annotated[Optional[str], typer.Option(help="Licence of the source corpus.")] = None,
+    pretty_name: Annotated[Optional[str], typer.Option(help="Title of the card.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Export version(s) in the Hub layout and upload them to a Hugging Face dataset repository.
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed.
+
+    Example: workbench push sample-en.de sample-en.es --repo-id me/sample-ner --license cc-by-4.0
+    """
+    from workbench.push import push as run
+
+    try:
+        with console.status(f"pushing to {repo_id} ..."):
+            res = run(refs, repo_id, private=private, config_names=config_name, store=_store(db),
+                      license=license, license_details=license_details,
+                      source_license=source_license, pretty_name=pretty_name)
+    except WorkbenchError as exc:
+        _fail(exc)
+    console.print(f"pushed {len(res.files)} files (configs: {', '.join(res.configs)}) to "
+                  f"{res.repo_url}", highlight=False)
+
+
+@app.command("run")
+def run_cmd(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline file (TOML).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan: which stages would "
+                       "run and which are already stored.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Override the pipeline's "
+                       "out_dir (store, exports, reports).")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="Override the pipeline's store.")] = None,
+) -> None:
+    """Run a pipeline: ingest, translate or attach translations, project, filter, export, report.
+
+    Stages already stored are skipped, so a crashed run resumes where it stopped.
+
+    Example: workbench run examples/quickstart.toml
+    """
+    from workbench.pipeline import run_pipeline
+
+    colours = {"run": "green", "skip": "cyan", "pending": "yellow"}
+
+    def show(step: Any) -> None:
+        status = "would run" if dry_run and step.status == "run" else step.status
+        refs = ", ".join(step.refs)
+        console.print(f"[{colours.get(step.status, 'white')}]{status:>9}[/] {step.stage:<9} "
+                      f"{step.target:<12} {refs} {step.detail}".rstrip(), highlight=False)
+
+    try:
+        steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show)
+    except WorkbenchError as exc:
+        _fail(exc)
+    ran = sum(s.status == "run" for s in steps)
+    skipped = sum(s.status == "skip" for s in steps)
+    pending = sum(s.status == "pending" for s in steps)
+    if dry_run:
+        console.print(f"would run {ran + pending} step(s) ({pending} after the steps they depend on), "
+                      f"skip {skipped} already stored")
+    else:
+        console.print(f"ran {ran} step(s), skipped {skipped} already stored")
 
 
 def run() -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "ModelError",
     "LanguageError",
     "ConfigError",
+    "HubError",
 ]
 
 
@@ -59,3 +60,7 @@ class LanguageError(WorkbenchError):
 
 class ConfigError(WorkbenchError):
     """Bad options or pipeline configuration."""
+
+
+class HubError(WorkbenchError):
+    """The Hugging Face Hub refused or failed a request (the message never holds the token)."""

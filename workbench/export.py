@@ -1,11 +1,10 @@
-"""The export stage: write a stored version as CoNLL, JSONL or Parquet.
-
-The Hub layout (``--format hf``) is added by the Hub export module.
+"""The export stage: write a stored version as CoNLL, JSONL or Parquet, or several versions in
+the Hugging Face Hub layout (``--format hf``, :mod:`workbench.export_hf`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,22 @@ for _fmt in ("conll", "jsonl", "parquet"):
     exporter(_fmt)(_file_exporter(_fmt))
 
 
-def export(ref: str | Version, out: str | Path, *, format: str = "conll",
+def export(ref: str | Version | Sequence[str | Version], out: str | Path, *, format: str = "conll",
            store: Store | None = None, **options: Any) -> int:
-    """Write version ``ref`` to ``out`` in ``format``; returns the number of examples written."""
+    """Write version ``ref`` to ``out`` in ``format``; returns the number of examples written.
+
+    ``format="hf"`` takes several refs (one config each, e.g. one per language).
+    """
     store = store or Store()
     if format not in EXPORTERS:
         raise ConfigError(f"unknown export format {format!r}", fix=f"use one of {sorted(EXPORTERS)}")
-    v = store.resolve(ref)
-    return EXPORTERS[format](store, v, Path(out), **options)
+    refs = [ref] if isinstance(ref, (str, Version)) else list(ref)
+    fn = EXPORTERS[format]
+    if len(refs) != 1 and not getattr(fn, "multi", False):
+        raise ConfigError(f"format {format!r} writes one ref, got {len(refs)}",
+                          fix="export the refs one at a time, or use --format hf")
+    versions = [store.resolve(r) for r in refs]
+    return fn(store, versions if getattr(fn, "multi", False) else versions[0], Path(out), **options)
+
+
+from workbench import export_hf as _export_hf  # noqa: E402,F401  (registers "hf")

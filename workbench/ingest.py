@@ -12,7 +12,7 @@ from workbench.records import Example
 from workbench.signature import Signature, content_hash
 from workbench.store import Store, Version
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "ingest_signature"]
 
 
 def _file_hash(path: Path) -> str:
@@ -51,6 +51,28 @@ def _nonempty(examples: Iterable[Example], source: Any, params: dict[str, Any]) 
                          fix="check the file and its --format (blank lines between sentences?)")
 
 
+def ingest_signature(source: Any, *, lang: str = "", format: str | None = None,
+                     **options: Any) -> Signature:
+    """The signature :func:`ingest` gives the version it makes (computed without reading it)."""
+    is_path = isinstance(source, (str, Path))
+    fmt = format or (detect_format(source) if is_path else "hf")
+    sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
+    if is_path and Path(source).is_file():
+        sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
+    elif is_path and Path(source).is_dir():  # a dataset directory: its files' names, sizes, times
+        root = Path(source)
+        listing = sorted((str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns)
+                         for f in root.rglob("*") if f.is_file())
+        sig.add("src", f"{root.name}#{content_hash(listing)}")
+    elif is_path:
+        sig.add("src", str(source))
+    else:
+        sig.add("src", f"dataset#{_dataset_hash(source)}")
+    for k, v in sorted(options.items()):
+        sig.add(k, v)
+    return sig
+
+
 def ingest(
     source: Any,
     *,
@@ -70,15 +92,7 @@ def ingest(
     store = store or Store()
     is_path = isinstance(source, (str, Path))
     fmt = format or (detect_format(source) if is_path else "hf")
-    sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
-    if is_path and Path(source).is_file():
-        sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
-    elif is_path:
-        sig.add("src", str(source))
-    else:
-        sig.add("src", f"dataset#{_dataset_hash(source)}")
-    for k, v in sorted(options.items()):
-        sig.add(k, v)
+    sig = ingest_signature(source, lang=lang, format=fmt, **options)
     params = {"source": str(source) if is_path else type(source).__name__, "format": fmt,
               "lang": lang, **options}
     examples = _nonempty(read(source, format=fmt, lang=lang, **options), source, params)

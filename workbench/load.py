@@ -326,12 +326,23 @@ def read_parquet(path: str | Path, *, lang: str = "", split: str = "train",
     if missing:
         raise InputError(f"Parquet file lacks columns {sorted(missing)}", where=str(path),
                          fix="write it with workbench export --format parquet")
-    for batch in pf.iter_batches(batch_size=batch_size):
-        cols = {n: batch.column(n) for n in batch.schema.names if n in EXAMPLE_SCHEMA.names}
-        import pyarrow as pa
+    import pyarrow as pa
 
-        for ex in examples_from_arrow(pa.table(cols)):
+    batches = pf.iter_batches(batch_size=batch_size)
+    done = 0
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            cols = {n: batch.column(n) for n in batch.schema.names if n in EXAMPLE_SCHEMA.names}
+            exs = examples_from_arrow(pa.table(cols))
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+            raise InputError(f"corrupt Parquet data after {done} rows: {exc}", where=str(path),
+                             fix="re-export the file; it may be truncated or damaged") from None
+        for ex in exs:
             ex.lang = ex.lang or lang
+            done += 1
             yield ex
 
 

@@ -180,7 +180,7 @@ def read_jsonl(path: str | Path, *, lang: str = "", split: str = "train", scheme
                     lang=rec_lang, split=rec_split, meta=meta,
                     outcomes=[SpanOutcome(**o) for o in obj.get("outcomes") or []],
                 )
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
                 raise InputError(f"malformed record ({type(exc).__name__}: {exc})", where=where,
                                  fix="tokens are [start, end] pairs; spans need start, end, label, "
                                  "token_start, token_end") from None

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     import datasets
     import polars as pl
 
-__all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEMA", "VIEWS"]
+__all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEMA", "VIEWS",
+           "clean_stale_dirs", "stale_prefix"]
 
 SCHEMA_VERSION = 1
 _OPEN_WRITERS: dict[str, int] = {}  # resolved db path -> write connections open in this process
@@ -530,58 +531,61 @@ class Store:
         sig = signature.format() if isinstance(signature, Signature) else str(signature)
         key = signature.key() if isinstance(signature, Signature) else Signature(sig).key()
         parent_ids = [p.id if isinstance(p, Version) else int(p) for p in parents]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _clean_stale_staging(self.path.parent)
-        with tempfile.TemporaryDirectory(prefix=f"{_STAGE_PREFIX}{os.getpid()}-",
-                                         dir=self.path.parent) as tmp:
-            staged = Path(tmp) / "examples.parquet"
-            n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate,
-                                progress=progress)
-            _check_unique_ids(staged)
-            with self.connect(read_only=False) as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    vid = con.execute("SELECT nextval('version_ids')").fetchone()[0]  # type: ignore[index]
-                    number = con.execute(
-                        "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE corpus=?", [corpus]
-                    ).fetchone()[0]  # type: ignore[index]
-                    con.execute(
-                        "INSERT INTO examples SELECT ? AS version_id, idx, id, split, lang, text, "
-                        "offsets, spans, outcomes, meta::JSON FROM read_parquet(?)",
-                        [vid, str(staged)],
-                    )
-                    con.execute(
-                        f"INSERT INTO versions ({_VERSION_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [vid, corpus, number, stage, parent_ids, sig, key,
-                         json.dumps(params or {}, default=str), lang, n_ex, n_sp,
-                         datetime.now()],
-                    )
-                    if on_commit is not None:
-                        on_commit(con, vid)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            clean_stale_dirs(self.path.parent, _STAGE_PREFIX)
+            with tempfile.TemporaryDirectory(prefix=stale_prefix(_STAGE_PREFIX),
+                                             dir=self.path.parent) as tmp:
+                staged = Path(tmp) / "examples.parquet"
+                n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate,
+                                    progress=progress)
+                _check_unique_ids(staged)
+                number = self._commit(staged, corpus, stage, parent_ids, sig, key, params, lang,
+                                      n_ex, n_sp, on_commit)
+        except OSError as exc:
+            what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+            raise StoreError(f"cannot write the store: {what}", where=str(self.path),
+                             fix="check that the directory is writable and the disk has space") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write the store: {exc}", where=str(self.path),
+                             fix="check that the directory is writable and the disk has space") from None
         return self.resolve(f"{corpus}@{number}")
+
+    def _commit(self, staged: Path, corpus: str, stage: str, parent_ids: list[int], sig: str, key: str,
+                params: dict[str, Any] | None, lang: str | None, n_ex: int, n_sp: int,
+                on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None) -> int:
+        """Insert a staged version in one transaction; returns its number."""
+        with self.connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                vid = con.execute("SELECT nextval('version_ids')").fetchone()[0]  # type: ignore[index]
+                number = con.execute(
+                    "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE corpus=?", [corpus]
+                ).fetchone()[0]  # type: ignore[index]
+                con.execute(
+                    "INSERT INTO examples SELECT ? AS version_id, idx, id, split, lang, text, "
+                    "offsets, spans, outcomes, meta::JSON FROM read_parquet(?)",
+                    [vid, str(staged)],
+                )
+                con.execute(
+                    f"INSERT INTO versions ({_VERSION_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [vid, corpus, number, stage, parent_ids, sig, key,
+                     json.dumps(params or {}, default=str), lang, n_ex, n_sp,
+                     datetime.now()],
+                )
+                if on_commit is not None:
+                    on_commit(con, vid)
+                con.execute("COMMIT")
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:  # the transaction is already gone (e.g. disk full)
+                    pass
+                raise
+        return int(number)
 
 
 _STAGE_PREFIX = ".wb-stage-"
-
-
-def _clean_stale_staging(folder: Path) -> None:
-    """Remove staging folders left by killed processes (their pid no longer runs)."""
-    import shutil
-
-    for d in folder.glob(f"{_STAGE_PREFIX}*-*"):
-        pid = d.name[len(_STAGE_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(d, ignore_errors=True)
-        except OSError:  # alive but not ours (EPERM)
-            pass
 
 
 def _check_unique_ids(staged: Path) -> None:
@@ -642,6 +646,37 @@ def _stage(
                 flush()
         flush()
     return n_ex, n_sp
+
+
+def stale_prefix(prefix: str) -> str:
+    """``prefix`` + ``{pid}@{host}-``: temporary directories name the process that owns them."""
+    import socket
+
+    return f"{prefix}{os.getpid()}@{socket.gethostname()}-"
+
+
+def clean_stale_dirs(parent: Path, prefix: str) -> None:
+    """Remove temporary directories ``prefix{pid}@{host}-*`` in ``parent`` left by dead processes
+    of this host (a SIGKILLed stage cannot clean up after itself)."""
+    import shutil
+    import socket
+
+    host = socket.gethostname()
+    try:
+        entries = list(parent.glob(f"{prefix}*@*"))
+    except OSError:
+        return
+    for d in entries:
+        owner, _, rest = d.name[len(prefix):].partition("@")
+        if not owner.isdigit() or not rest.startswith(f"{host}-"):
+            continue
+        try:
+            os.kill(int(owner), 0)
+            continue  # still running
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (PermissionError, OSError):
+            continue
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -1,0 +1,516 @@
+"""Declarative pipelines: ``workbench run PIPELINE.toml [--dry-run]``.
+
+A pipeline file names a source, target languages (translated by a model, or translations that
+already exist), projector(s), filters, exports and reports::
+
+    [pipeline]
+    name = "quickstart"
+    out_dir = "../build/quickstart"   # the store, exports and reports go here
+
+    [source]                          # ingested as corpus `name`
+    path = "../data/sample-en.conll"
+    format = "conll"
+    lang = "en"
+    name = "sample-en"
+
+    [translate]                       # machine translation, one version per target ...
+    model = "opus-mt-en-de"
+    targets = ["de", "es"]            # other keys go to the translate stage (beam_size, ...)
+
+    [translations]                    # ... and/or existing translations, one file per language
+    de = "../data/sample-de.txt"
+
+    [project]
+    projector = "align.eflomal.v1"    # or projectors = [...]; other keys are projector options
+
+    [filter]
+    filters = ["length-ratio.v1", "projection-complete.v1"]
+    "length-ratio.v1" = { max = 2.5 } # options per filter
+
+    [[export]]
+    format = "hf"                     # one config per target language
+    path = "hf"
+    license = "cc-by-4.0"
+
+    [report]
+    html = "report-{lang}.html"
+
+Relative input paths (and a local model directory) are relative to the pipeline file; outputs to
+``out_dir`` (itself relative to the pipeline file). Every stage stores a version. A stage whose result is already stored
+(same signature, same inputs) is skipped, so re-running a finished pipeline does nothing and
+re-running a crashed one resumes where it stopped (the translate stage resumes a half-done
+translation from its cache). Stages are called through :data:`STAGES`, a registry of hooks
+that import the stage modules lazily; a stage missing from this build is a clear
+:class:`ConfigError` before anything runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.signature import Signature, content_hash
+from workbench.store import Store, Version, register_ddl
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Pipeline", "PlanStep", "StageHook", "STAGES", "load_pipeline", "run_pipeline"]
+
+register_ddl(
+    """CREATE TABLE IF NOT EXISTS pipeline_steps(
+        step_key VARCHAR NOT NULL,
+        position INTEGER NOT NULL,
+        version_id INTEGER NOT NULL,
+        stage VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL)"""
+)
+
+
+# -- configuration -------------------------------------------------------------------------------
+_TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report"}
+
+
+@dataclass
+class Pipeline:
+    """A parsed pipeline file. Paths are absolute.
+
+    Attributes:
+        name: pipeline name (default: the file's stem).
+        out_dir: where the store (``workbench.duckdb``), exports and reports go.
+        db: the store (default ``out_dir/workbench.duckdb``).
+        source: ``path``, ``name``, ``lang``, ``format`` and reader options.
+        translate: ``model``, ``targets``, ``src_lang`` and decoding options, or None.
+        translations: language -> file of existing translations.
+        projectors: projector names (empty: no projection stage); ``project_options`` for all.
+        filters: filter names (empty: no filter stage); ``filter_options``.
+        exports: each ``format``, ``path`` and exporter options.
+        report: ``html`` path template (``{lang}``, ``{corpus}``), or None.
+        base: the pipeline file's directory (relative paths start there).
+    """
+
+    name: str
+    out_dir: Path
+    db: Path
+    source: dict[str, Any]
+    translate: dict[str, Any] | None = None
+    translations: dict[str, Path] = field(default_factory=dict)
+    projectors: list[str] = field(default_factory=list)
+    project_options: dict[str, Any] = field(default_factory=dict)
+    filters: list[str] = field(default_factory=list)
+    filter_options: dict[str, Any] = field(default_factory=dict)
+    exports: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    base: Path = Path(".")
+
+    def stages(self) -> list[str]:
+        """Names of the stages this pipeline uses, in order."""
+        out = ["ingest"]
+        out += ["translate"] if self.translate else []
+        out += ["attach"] if self.translations else []
+        out += ["project"] if self.projectors else []
+        out += ["filter"] if self.filters else []
+        out += ["export"] if self.exports else []
+        out += ["report"] if self.report else []
+        return out
+
+
+def _table(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    val = raw.get(key, {})
+    if not isinstance(val, dict):
+        raise ConfigError(f"[{key}] must be a table", where=where)
+    return dict(val)
+
+
+def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
+                  db: str | Path | None = None) -> Pipeline:
+    """Parse and check a pipeline file; ``out_dir``/``db`` override the file's."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the pipeline file: {exc.strerror}", where=str(p),
+                          fix="check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=str(p), fix="fix the syntax") from None
+    where = str(p)
+    unknown = set(raw) - _TABLES
+    if unknown:
+        raise ConfigError(f"unknown section(s) {sorted(unknown)}", where=where,
+                          fix=f"sections are {sorted(_TABLES)}")
+    base = p.resolve().parent
+    pipe = _table(raw, "pipeline", where)
+    bad = set(pipe) - {"name", "out_dir", "db"}
+    if bad:
+        raise ConfigError(f"unknown [pipeline] keys {sorted(bad)}", where=where, fix="use name, out_dir, db")
+    out = Path(out_dir) if out_dir else base / pipe.get("out_dir", f"build/{p.stem}")
+    source = _table(raw, "source", where)
+    for key in ("path", "name"):
+        if not isinstance(source.get(key), str):
+            raise ConfigError(f"[source] needs {key!r}", where=where,
+                              fix='e.g. path = "data/sample-en.conll", name = "sample-en"')
+    source["path"] = str(base / source["path"])
+    translate = _table(raw, "translate", where) or None
+    if translate is not None:
+        if not isinstance(translate.get("model"), str) or not translate.get("targets"):
+            raise ConfigError("[translate] needs model and targets", where=where,
+                              fix='e.g. model = "Helsinki-NLP/opus-mt-en-de", targets = ["de"]')
+        if (base / translate["model"]).exists():  # a local model directory, relative to the file
+            translate["model"] = str(base / translate["model"])
+        if isinstance(translate["targets"], str):
+            translate["targets"] = [t for t in translate["targets"].split(",") if t]
+    translations = {lang: base / f for lang, f in _table(raw, "translations", where).items()}
+    both = sorted(set(translations) & set((translate or {}).get("targets") or []))
+    if both:
+        raise ConfigError(f"{both[0]} is both translated and given as [translations]", where=where,
+                          fix="keep one of the two for each language")
+    if not translate and not translations:
+        raise ConfigError("no target languages", where=where,
+                          fix="add a [translate] section (model, targets) or [translations] (lang = file)")
+    proj = _table(raw, "project", where)
+    projectors = proj.pop("projectors", None) or ([proj.pop("projector")] if "projector" in proj else [])
+    filt = _table(raw, "filter", where)
+    filters = filt.pop("filters", None) or []
+    exports = raw.get("export", [])
+    if isinstance(exports, dict):
+        exports = [exports]
+    for e in exports:
+        if "format" not in e or "path" not in e:
+            raise ConfigError("each [[export]] needs format and path", where=where,
+                              fix='e.g. format = "hf", path = "hf"')
+    report = _table(raw, "report", where) or None
+    pl = Pipeline(
+        name=pipe.get("name", p.stem), out_dir=out,
+        db=Path(db) if db else out / pipe.get("db", "workbench.duckdb"),
+        source=source, translate=translate, translations=translations,
+        projectors=list(projectors), project_options=proj, filters=list(filters),
+        filter_options=filt, exports=[dict(e) for e in exports], report=report, base=base,
+    )
+    missing = [s for s in pl.stages() if not STAGES[s].available()]
+    if missing:
+        raise ConfigError(f"stage {missing[0]} is not available in this build", where=where,
+                          fix=f"install a workbench with the {missing[0]} stage, or remove its section")
+    return pl
+
+
+# -- stage hooks ---------------------------------------------------------------------------------
+@dataclass
+class StageHook:
+    """How the pipeline calls one stage.
+
+    Attributes:
+        name: stage name.
+        module / function: where the stage function lives (imported lazily).
+        signature: ``(store, inputs, options) -> Signature`` of the version the stage would make,
+            or None when the stage cannot tell before running (then the pipeline's own step
+            record decides whether it already ran).
+    """
+
+    name: str
+    module: str
+    function: str
+    signature: Callable[..., Signature | None] | None = None
+
+    def available(self) -> bool:
+        try:
+            mod = importlib.import_module(self.module)
+        except ImportError:
+            return False
+        return callable(getattr(mod, self.function, None))
+
+    def load(self) -> Callable[..., Any]:
+        if not self.available():
+            raise ConfigError(f"stage {self.name} is not available in this build",
+                              fix=f"install a workbench with {self.module}.{self.function}")
+        return getattr(importlib.import_module(self.module), self.function)
+
+
+def _ingest_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -> Signature:
+    from workbench.ingest import ingest_signature
+
+    o = {k: v for k, v in opts.items() if k not in ("path", "name")}
+    return ingest_signature(opts["path"], **o)
+
+
+def _attach_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -> Signature:
+    from workbench.attach import attach_signature
+
+    return attach_signature(inputs[0], opts["path"], tgt_lang=opts["tgt_lang"])
+
+
+#: stage name -> hook. How the pipeline calls each stage function (keyword arguments as named):
+#: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, options=TranslateOptions(...))
+#: -> list[Version]`` (``TranslateOptions`` of the same module; without it, options as keywords);
+#: ``project(ref, projector=name, options={...}, store=) -> Version``;
+#: ``filter(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its ``.version``);
+#: ``build_report(ref, store=)`` then ``write_html(report, path)`` of the same module.
+#: A stage may return a Version, an object with a ``.version``, or a list of either.
+STAGES: dict[str, StageHook] = {
+    "ingest": StageHook("ingest", "workbench.ingest", "ingest", _ingest_sig),
+    "attach": StageHook("attach", "workbench.attach", "attach", _attach_sig),
+    "translate": StageHook("translate", "workbench.translate", "translate"),
+    "project": StageHook("project", "workbench.project", "project"),
+    "filter": StageHook("filter", "workbench.filter", "filter"),
+    "export": StageHook("export", "workbench.export", "export"),
+    "report": StageHook("report", "workbench.report", "build_report"),
+}
+
+
+def _call_with_options(hook: StageHook, options_class: str, ref: str, options: dict[str, Any],
+                       **kwargs: Any) -> Any:
+    """Call a stage whose options are a dataclass (``options=Cls(**options)``) when its module
+    defines ``options_class``, else with the options as keyword arguments."""
+    fn = hook.load()
+    cls = getattr(importlib.import_module(hook.module), options_class, None)
+    if cls is None:
+        return fn(ref, **kwargs, **options)
+    fields = getattr(cls, "__dataclass_fields__", {})
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {hook.name} option(s) {unknown}", fix=f"use {sorted(fields)}")
+    return fn(ref, **kwargs, options=cls(**options))
+
+
+def _fingerprint(path: Path) -> str | None:
+    """Names, sizes and times of the files under a local model directory (None for a Hub id),
+    so that a model converted again in place makes the translate step run again."""
+    try:
+        if not path.is_dir():
+            return None
+        return content_hash(sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+                                   for f in path.rglob("*") if f.is_file()))
+    except OSError:
+        return None
+
+
+def _ref(v: Version | None) -> str:
+    return v.ref if v is not None else ""
+
+
+def _versions(out: Any) -> list[Version]:
+    """The versions a stage function returned (Version, ``.version`` holder, or a list)."""
+    items = out if isinstance(out, (list, tuple)) else [out]
+    vs = [x if isinstance(x, Version) else getattr(x, "version", None) for x in items]
+    if not vs or any(not isinstance(v, Version) for v in vs):
+        raise ConfigError(f"a stage returned {type(out).__name__}, not stored versions",
+                          fix="stage functions return a Version (or an object with .version)")
+    return vs  # type: ignore[return-value]
+
+
+# -- running -------------------------------------------------------------------------------------
+@dataclass
+class PlanStep:
+    """One step of a run: what ran (or would run) and what it made.
+
+    ``status`` is ``run`` (ran, or would run under ``--dry-run``), ``skip`` (already stored)
+    or ``pending`` (dry run: its inputs do not exist yet, so it would run after them).
+    """
+
+    stage: str
+    target: str
+    status: str
+    refs: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+def _step_key(stage: str, inputs: Sequence[Version], opts: dict[str, Any]) -> str:
+    return content_hash(stage, [v.signature_key for v in inputs], opts, length=20)
+
+
+def _recorded(store: Store, key: str) -> list[Version] | None:
+    if not store.path.exists():
+        return None
+    with store.connect() as con:
+        has = con.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_name='pipeline_steps'").fetchone()[0]  # type: ignore[index]
+        if not has:
+            return None
+        ids = [r[0] for r in con.execute(
+            "SELECT version_id FROM pipeline_steps WHERE step_key=? ORDER BY position", [key]).fetchall()]
+    if not ids:
+        return None
+    by_id = {v.id: v for v in store.versions()}
+    return [by_id[i] for i in ids if i in by_id] or None
+
+
+def _record(store: Store, key: str, stage: str, versions: Sequence[Version]) -> None:
+    with store.connect(read_only=False) as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM pipeline_steps WHERE step_key=?", [key])
+        for i, v in enumerate(versions):
+            con.execute("INSERT INTO pipeline_steps VALUES (?,?,?,?,?)", [key, i, v.id, stage, datetime.now()])
+        con.execute("COMMIT")
+
+
+class _Runner:
+    def __init__(self, pl: Pipeline, store: Store, dry_run: bool,
+                 on_step: Callable[[PlanStep], None] | None) -> None:
+        self.pl, self.store, self.dry_run, self.on_step = pl, store, dry_run, on_step
+        self.steps: list[PlanStep] = []
+
+    def emit(self, step: PlanStep) -> None:
+        self.steps.append(step)
+        if self.on_step:
+            self.on_step(step)
+
+    def step(self, stage: str, target: str, inputs: list[Version] | None, opts: dict[str, Any],
+             call: Callable[[], Version | list[Version]], corpus: str | None = None) -> list[Version] | None:
+        """Run one versioned stage unless stored; None when (dry run) its inputs do not exist."""
+        if inputs is None:
+            self.emit(PlanStep(stage, target, "pending", detail="after the steps it depends on"))
+            return None
+        hook = STAGES[stage]
+        key = _step_key(stage, inputs, opts)
+        found: list[Version] | None = None
+        sig = hook.signature(self.store, inputs, opts) if hook.signature else None
+        if sig is not None:
+            v = next((x for x in reversed(self.store.versions(corpus)) if x.signature_key == sig.key()), None)
+            found = [v] if v else None
+        else:  # the stage cannot tell its signature: what this step stored last time
+            found = _recorded(self.store, key)
+        if found:
+            self.emit(PlanStep(stage, target, "skip", [v.ref for v in found], "already stored"))
+            return found
+        if self.dry_run:
+            self.emit(PlanStep(stage, target, "run"))
+            return None
+        made = _versions(call())
+        _record(self.store, key, stage, made)
+        self.emit(PlanStep(stage, target, "run", [v.ref for v in made]))
+        return made
+
+    def run(self) -> list[PlanStep]:
+        pl, store = self.pl, self.store
+        src = dict(pl.source)
+        src_opts = {k: v for k, v in src.items() if k not in ("path", "name")}
+        ingest = STAGES["ingest"]
+        got = self.step("ingest", src["name"], [], src, corpus=src["name"],
+                        call=lambda: ingest.load()(src["path"], name=src["name"], store=store, **src_opts))
+        source = got[0] if got else None
+        src_ref = source.ref if source else ""  # only used by steps that run, i.e. after ingest
+        src_lang = src.get("lang", "")
+        targets: list[tuple[str, Version | None]] = []
+        if pl.translate:
+            t = dict(pl.translate)
+            model, langs = t.pop("model"), list(t.pop("targets"))
+            sl = t.pop("src_lang", src_lang)
+            made = self.step("translate", ",".join(langs), [source] if source else None,
+                             {"model": model, "model_files": _fingerprint(Path(model)),
+                              "src_lang": sl, "tgt_langs": langs, **t},
+                             call=lambda: _call_with_options(
+                                 STAGES["translate"], "TranslateOptions", src_ref, t,
+                                 model=model, src_lang=sl, tgt_langs=langs, store=store))
+            if made and len(made) != len(langs):
+                raise ConfigError(f"translate made {len(made)} versions for {len(langs)} targets")
+            targets += [(lang, made[i] if made else None) for i, lang in enumerate(langs)]
+        for lang, path in pl.translations.items():
+            opts = {"path": str(path), "tgt_lang": lang}
+            got = self.step("attach", lang, [source] if source else None, opts, corpus=None,
+                            call=lambda p=path, lg=lang: STAGES["attach"].load()(
+                                src_ref, p, tgt_lang=lg, store=store))
+            targets.append((lang, got[0] if got else None))
+        finals: list[tuple[str, Version | None]] = []
+        for lang, tv in targets:
+            for proj in pl.projectors or [None]:
+                v = tv
+                label = lang if len(pl.projectors) <= 1 else f"{lang}/{proj}"
+                if proj is not None:
+                    popts = dict(pl.project_options)
+                    got = self.step("project", label, [v] if v else None, {"projector": proj, **popts},
+                                    call=lambda r=_ref(v), proj=proj, popts=popts: STAGES["project"].load()(
+                                        r, projector=proj, options=popts, store=store))
+                    v = got[0] if got else None
+                if pl.filters:
+                    fopts = dict(pl.filter_options)
+                    got = self.step("filter", label, [v] if v else None, {"filters": pl.filters, **fopts},
+                                    call=lambda r=_ref(v), fopts=fopts: STAGES["filter"].load()(
+                                        r, filters=list(pl.filters), options=fopts, store=store))
+                    v = got[0] if got else None
+                finals.append((label.replace("/", "."), v))
+        for spec in pl.exports:
+            self.export(spec, finals)
+        if pl.report:
+            for label, v in finals:
+                self.report(label, v)
+        return self.steps
+
+    def _out(self, template: str, **fields: str) -> Path:
+        try:
+            return self.pl.out_dir / template.format(**fields)
+        except (KeyError, IndexError) as exc:
+            raise ConfigError(f"unknown field {exc} in path {template!r}",
+                              fix="paths may use {lang} and {corpus}") from None
+
+    def export(self, spec: dict[str, Any], finals: list[tuple[str, Version | None]]) -> None:
+        from workbench.export import EXPORTERS, export
+        from workbench.export_hf import HubExportOptions, export_key, read_marker
+
+        spec = dict(spec)
+        fmt, template = spec.pop("format"), spec.pop("path")
+        if fmt not in EXPORTERS:
+            raise ConfigError(f"unknown export format {fmt!r}", fix=f"use one of {sorted(EXPORTERS)}")
+        if any(v is None for _, v in finals):
+            self.emit(PlanStep("export", fmt, "pending", detail=str(self._out(template, lang="*", corpus="*"))))
+            return
+        vs = [v for _, v in finals if v is not None]
+        if getattr(EXPORTERS[fmt], "multi", False):
+            out = self._out(template, lang="+".join(lbl for lbl, _ in finals), corpus=vs[0].corpus)
+            spec.setdefault("config_names", [lbl for lbl, _ in finals])
+            marker = read_marker(out)
+            if marker and marker.get("key") == export_key(vs, HubExportOptions(**spec)):
+                self.emit(PlanStep("export", fmt, "skip", [v.ref for v in vs], f"{out} is up to date"))
+                return
+            if not self.dry_run:
+                export([v.ref for v in vs], out, format=fmt, store=self.store, **spec)
+            self.emit(PlanStep("export", fmt, "run", [v.ref for v in vs], str(out)))
+            return
+        for label, v in finals:
+            assert v is not None
+            out = self._out(template, lang=label, corpus=v.corpus)
+            if len(finals) > 1 and "{" not in template:
+                raise ConfigError(f"export path {template!r} is the same for every language",
+                                  fix="put {lang} in the path")
+            if not self.dry_run:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                export(v.ref, out, format=fmt, store=self.store, **spec)
+            self.emit(PlanStep("export", f"{fmt} {label}", "run", [v.ref], str(out)))
+
+    def report(self, label: str, v: Version | None) -> None:
+        spec = dict(self.pl.report or {})
+        html = spec.pop("html", None)
+        if v is None:
+            self.emit(PlanStep("report", label, "pending"))
+            return
+        out = self._out(html, lang=label, corpus=v.corpus) if html else None
+        if not self.dry_run:
+            build = STAGES["report"].load()
+            rep = build(v.ref, store=self.store, **spec)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                importlib.import_module(STAGES["report"].module).write_html(rep, out)
+        self.emit(PlanStep("report", label, "run", [v.ref], str(out or "")))
+
+
+def run_pipeline(
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    out_dir: str | Path | None = None,
+    db: str | Path | None = None,
+    on_step: Callable[[PlanStep], None] | None = None,
+) -> list[PlanStep]:
+    """Run (or with ``dry_run`` only plan) the pipeline in ``path``; returns its steps.
+
+    ``on_step(step)`` is called as each step is decided (the CLI prints it).
+    """
+    pl = load_pipeline(path, out_dir=out_dir, db=db)
+    store = Store(pl.db)
+    return _Runner(pl, store, dry_run, on_step).run()

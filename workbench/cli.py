@@ -383,13 +383,10 @@ def push(
     """
     from workbench.push import push as run
 
-    try:
-        with console.status(f"pushing to {repo_id} ..."):
-            res = run(refs, repo_id, private=private, config_names=config_name, store=_store(db),
-                      license=license, license_details=license_details,
-                      source_license=source_license, pretty_name=pretty_name)
-    except WorkbenchError as exc:
-        _fail(exc)
+    with console.status(f"pushing to {repo_id} ..."):
+        res = run(refs, repo_id, private=private, config_names=config_name, store=_store(db),
+                  license=license, license_details=license_details,
+                  source_license=source_license, pretty_name=pretty_name)
     console.print(f"pushed {len(res.files)} files (configs: {', '.join(res.configs)}) to "
                   f"{res.repo_url}", highlight=False)
 
@@ -419,10 +416,7 @@ def run_cmd(
         console.print(f"[{colours.get(step.status, 'white')}]{status:>9}[/] {step.stage:<9} "
                       f"{step.target:<12} {refs} {step.detail}".rstrip(), highlight=False)
 
-    try:
-        steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show)
-    except WorkbenchError as exc:
-        _fail(exc)
+    steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show)
     ran = sum(s.status == "run" for s in steps)
     skipped = sum(s.status == "skip" for s in steps)
     pending = sum(s.status == "pending" for s in steps)

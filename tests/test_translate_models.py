@@ -9,8 +9,7 @@ import pytest
 
 from tests.translate_fixtures import ct2_models, hf_models, model_home  # noqa: F401
 from workbench.errors import LanguageError, ModelError
-from workbench.models import (FAMILIES, LANGUAGES, convert, detect_family, list_models, load_model,
-                              open_model)
+from workbench.models import FAMILIES, LANGUAGES, convert, detect_family, list_models, load_model, open_model
 
 EXPECTED = {"marian": "marian.v1", "marian-pair": "marian.v1", "m2m100": "m2m100.v1",
             "nllb": "nllb.v1", "madlad": "madlad.v1"}
@@ -32,7 +31,7 @@ def test_convert_writes_family_tokenizer_files_and_limit(ct2_models, kind):  # n
     assert any((path / f).exists() for f in ("source.spm", "sentencepiece.bpe.model", "spiece.model"))
     m = open_model(path)
     assert m.family.name == EXPECTED[kind]
-    assert m.max_input_length == (512 if kind == "madlad" else 48)
+    assert m.max_input_length == (512 if kind == "madlad" else 64)
 
 
 @pytest.mark.parametrize("kind", ["marian", "m2m100", "nllb", "madlad"])

@@ -59,6 +59,8 @@ register_ddl(f"""CREATE TABLE IF NOT EXISTS {CACHE_TABLE}(
     split JSON,
     created_at TIMESTAMP)""")
 
+#: seconds between progress reports (chunk ends are always reported)
+PROGRESS_INTERVAL = 0.2
 _NO_SPACE_LANGS = {"zh", "ja", "th", "my", "km", "lo", "zho_Hans", "zho_Hant", "jpn_Jpan", "tha_Thai"}
 
 
@@ -107,9 +109,13 @@ class TranslateOptions:
 
     def decoding(self) -> dict[str, Any]:
         """The parameters that change the output (signature and cache key)."""
-        return {"beam": self.beam_size, "maxlen": self.max_decoding_length,
-                "minlen": self.min_decoding_length, "lp": self.length_penalty,
-                "rp": self.repetition_penalty, "nrng": self.no_repeat_ngram_size}
+        out: dict[str, Any] = {
+            "beam": self.beam_size, "maxlen": self.max_decoding_length,
+            "minlen": self.min_decoding_length, "lp": self.length_penalty,
+            "rp": self.repetition_penalty, "nrng": self.no_repeat_ngram_size}
+        if self.token_logprobs:
+            out["tlp"] = True
+        return out
 
 
 @dataclass
@@ -294,7 +300,7 @@ class _Run:
 
         with self.store.connect() as con:
             has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?",
-                              [CACHE_TABLE]).fetchone()[0]  # type: ignore[index]
+                              [CACHE_TABLE]).fetchall()[0][0]
             if not has:
                 return {}
             con.register("wanted", pa.table({"key": list(set(keys))}))
@@ -413,7 +419,8 @@ class _Run:
             tlp = None
             if o.token_logprobs:
                 sc = self.tr.score_batch([src], [hyp], max_input_length=0)[0]
-                tlp = [round(x, 5) for x in sc.log_probs[k:]]
+                # scoring appends </s>: keep its log-prob only when the model generated it
+                tlp = [round(x, 5) for x in sc.log_probs[k:len(sc.log_probs) - (0 if finished else 1)]]
                 score, n = float(sum(tlp)), len(tlp)
             out = hyp[k:] if self.prefix and hyp[:k] == self.prefix else hyp
             unit.results[i] = (self.model.decode(out), score, n, tlp)
@@ -462,7 +469,7 @@ class _Run:
 
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self.progress is None or (not force and now - self.last_report < 0.2):
+        if self.progress is None or (not force and now - self.last_report < PROGRESS_INTERVAL):
             return
         self.last_report = now
         self.stats.elapsed = now - self.t0
@@ -511,7 +518,7 @@ def translate(
     for tgt in tgts:
         sig = (Signature("translate").add("parent", source.ref).add("model", m.signature)
                .add("family", m.family.name).add("compute", ct).add("src", src_lang).add("tgt", tgt)
-               .add("split", options.split_long).add("tlp", options.token_logprobs or None))
+               .add("split", options.split_long))
         for key, value in options.decoding().items():
             sig.add(key, value)
         name = (options.name or f"{source.corpus}.{{tgt}}").replace("{tgt}", tgt)
@@ -529,10 +536,10 @@ def translate(
         run = _Run(store=store, source=source, model=m, translator=translator, options=options,
                    src_lang=src_lang, tgt_lang=tgt, model_key=model_key, progress=progress,
                    device=device)
-        params = {"model": m.name, "model_path": str(m.path), "family": m.family.name,
+        params = {**{k: v for k, v in asdict(options).items() if k != "name"},
+                  "model": m.name, "model_path": str(m.path), "family": m.family.name,
                   "device": device, "compute_type": ct, "inter_threads": inter,
-                  "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt,
-                  **{k: v for k, v in asdict(options).items() if k not in ("name",)}}
+                  "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
                                 batch_size=options.read_chunk)

@@ -266,3 +266,19 @@ def test_cli_translate(store, src, ct2_models):  # noqa: F811
     assert json.loads(json.dumps(v.params))["inter_threads"] >= 1
     r = CliRunner().invoke(app, args[:-3] + ["--tgt-lang", "xx", "--db", str(store.path)])
     assert r.exit_code == 1 and "unknown target language code 'xx'" in r.output
+
+
+def test_progress_reports_are_monotonic_and_complete(store, src, ct2_models, monkeypatch):  # noqa: F811
+    import workbench.translate as T
+
+    monkeypatch.setattr(T, "PROGRESS_INTERVAL", 0)
+    seen = []
+    translate(src, model=str(ct2_models["marian"]), src_lang="en", tgt_langs="de", store=store,
+              options=TranslateOptions(**OPTS, read_chunk=10), progress=seen.append)
+    done = [p.done for p in seen]
+    assert done == sorted(done) and len(seen) > 4
+    last = seen[-1]
+    assert last.finished and last.done == last.total == src.n_examples
+    assert last.translated == src.n_examples and last.cached == 0 and last.version == "sample-en.de@1"
+    assert last.tgt_tokens > 0 and last.tokens_per_s > 0 and last.sentences_per_s > 0
+    assert seen[1].eta_s is not None and seen[1].eta_s >= 0

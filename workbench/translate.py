@@ -24,40 +24,24 @@ How it runs:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
+from workbench import mtcache
 from workbench.errors import ConfigError, InputError
 from workbench.models import Model, load_model
+from workbench.mtcache import CACHE_TABLE
 from workbench.records import Example, tokenize
+from workbench.segment import split_ranges
 from workbench.signature import Signature
-from workbench.store import Store, Version, register_ddl
+from workbench.store import Store, Version
 
 __all__ = ["TranslateOptions", "Progress", "translate", "CACHE_TABLE"]
-
-CACHE_TABLE = "translate_cache"
-register_ddl(f"""CREATE TABLE IF NOT EXISTS {CACHE_TABLE}(
-    key VARCHAR PRIMARY KEY,
-    model VARCHAR NOT NULL,
-    params VARCHAR NOT NULL,
-    src_lang VARCHAR NOT NULL,
-    tgt_lang VARCHAR NOT NULL,
-    src_text VARCHAR NOT NULL,
-    text VARCHAR NOT NULL,
-    score DOUBLE,
-    avg_logprob DOUBLE,
-    n_tokens INTEGER,
-    token_logprobs DOUBLE[],
-    split JSON,
-    created_at TIMESTAMP)""")
 
 #: seconds between progress reports (chunk ends are always reported)
 PROGRESS_INTERVAL = 0.2
@@ -85,7 +69,9 @@ class TranslateOptions:
         split_long: split inputs over the model limit at sentence boundaries (else an error).
         token_logprobs: also store per-token log-probs (one extra scoring pass, ~10-20% slower).
         read_chunk: source examples read, sorted and queued at a time (bounds memory).
-        flush_every: sentences between cache writes (a killed run loses at most this many).
+        flush_every: sentences between cache writes; with ``flush_seconds``, bounds what a
+            killed run loses (each write is a short transaction).
+        flush_seconds: most seconds between cache writes while sentences are pending.
         name: output corpus name; default ``{source corpus}.{tgt}`` (``{tgt}`` is substituted).
     """
 
@@ -104,7 +90,8 @@ class TranslateOptions:
     split_long: bool = True
     token_logprobs: bool = False
     read_chunk: int = 2000
-    flush_every: int = 256
+    flush_every: int = 2000
+    flush_seconds: float = 10.0
     name: str | None = None
 
     def decoding(self) -> dict[str, Any]:
@@ -189,55 +176,7 @@ def _load_translator(model: Model, device: str, compute_type: str, device_index:
 
     return ctranslate2.Translator(str(model.path), device=device, device_index=device_index,
                                   compute_type=compute_type, inter_threads=inter,
-                                  intra_threads=intra)
-
-
-# -- splitting over-long inputs --------------------------------------------------------------------
-_LEVELS = [
-    re.compile(r"(?<=[.!?…。！？])[\"'»”)\]]*\s+|(?<=[。！？])"),  # sentence ends
-    re.compile(r"(?<=[,;:，；：])\s+"),  # clauses
-    re.compile(r"\s+"),  # words
-]
-
-
-def split_ranges(text: str, fits: Callable[[str], bool], level: int = 0) -> list[tuple[int, int]]:
-    """Character ranges of ``text`` whose pieces each satisfy ``fits``, cut at sentence, then
-    clause, then word boundaries, then between characters; no character is dropped except the
-    whitespace at the cuts."""
-    if not text or fits(text):
-        return [(0, len(text))]
-    if level >= len(_LEVELS):  # no boundary left: cut between characters
-        out, start = [], 0
-        while start < len(text):
-            end = start + 1
-            while end < len(text) and fits(text[start:end + 1]):
-                end += 1
-            out.append((start, end))
-            start = end
-        return out
-    pieces, pos = [], 0
-    for m in _LEVELS[level].finditer(text):
-        if m.start() > pos:
-            pieces.append((pos, m.start()))
-        pos = m.end()
-    if pos < len(text):
-        pieces.append((pos, len(text)))
-    out = []
-    cur: tuple[int, int] | None = None
-    for s, e in pieces:  # greedy packing of consecutive pieces
-        if cur is not None and fits(text[cur[0]:e]):
-            cur = (cur[0], e)
-            continue
-        if cur is not None:
-            out.append(cur)
-            cur = None
-        if fits(text[s:e]):
-            cur = (s, e)
-        else:
-            out.extend((s + a, s + b) for a, b in split_ranges(text[s:e], fits, level + 1))
-    if cur is not None:
-        out.append(cur)
-    return out
+                                  intra_threads=intra, max_queued_batches=-1)
 
 
 # -- the stage -------------------------------------------------------------------------------------
@@ -260,14 +199,8 @@ class _Chunk:
     parts: list[tuple[_Unit, int]]
     futures: list[Any]
     sources: list[list[str]]
-
-
-def _cache_key(model_key: str, params_key: str, src: str, tgt: str, text: str) -> str:
-    h = hashlib.sha256()
-    for p in (model_key, params_key, src, tgt, text):
-        h.update(p.encode())
-        h.update(b"\0")
-    return h.hexdigest()[:32]
+    per_key: dict[str, int]
+    ready: int
 
 
 class _Run:
@@ -292,54 +225,30 @@ class _Run:
         self.stats = Progress(tgt_lang, total=source.n_examples)
         self.t0 = time.monotonic()
         self.last_report = 0.0
+        self.last_flush = time.monotonic()
         self.progress = progress
 
     # -- cache ---------------------------------------------------------------------------------
     def _lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        import pyarrow as pa
-
-        with self.store.connect() as con:
-            has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?",
-                              [CACHE_TABLE]).fetchall()[0][0]
-            if not has:
-                return {}
-            con.register("wanted", pa.table({"key": list(set(keys))}))
-            tbl = con.sql(f"SELECT c.key, c.text, c.score, c.avg_logprob, c.n_tokens, c.token_logprobs, "
-                          f"c.split::VARCHAR AS split FROM {CACHE_TABLE} c JOIN wanted w USING (key)"
-                          ).to_arrow_table()
-        return {r["key"]: r for r in tbl.to_pylist()}
+        return mtcache.lookup(self.store, keys)
 
     def _flush(self) -> None:
-        if not self.pending_rows:
-            return
-        import pyarrow as pa
-
-        rows = self.pending_rows
-        now = datetime.now()
-        tbl = pa.table({
-            "key": [r["key"] for r in rows], "model": [self.model_key] * len(rows),
-            "params": [self.params_key] * len(rows), "src_lang": [self.src_lang] * len(rows),
-            "tgt_lang": [self.tgt_lang] * len(rows), "src_text": [r["src_text"] for r in rows],
-            "text": [r["text"] for r in rows], "score": [r["score"] for r in rows],
-            "avg_logprob": [r["avg_logprob"] for r in rows],
-            "n_tokens": pa.array([r["n_tokens"] for r in rows], pa.int32()),
-            "token_logprobs": pa.array([r["token_logprobs"] for r in rows], pa.list_(pa.float64())),
-            "split": pa.array([r["split"] for r in rows], pa.string()),
-            "created_at": [now] * len(rows)})
-        with self.store.connect(read_only=False) as con:
-            con.register("new_rows", tbl)
-            con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, model, params, src_lang, "
-                        "tgt_lang, src_text, text, score, avg_logprob, n_tokens, token_logprobs, "
-                        "split::JSON, created_at FROM new_rows")
-        for r in rows:
-            self.inflight.pop(r["key"], None)
-        self.pending_rows = []
+        if self.pending_rows:
+            mtcache.write(self.store, self.pending_rows, model=self.model_key, params=self.params_key,
+                          src_lang=self.src_lang, tgt_lang=self.tgt_lang)
+            for r in self.pending_rows:
+                self.inflight.pop(r["key"], None)
+            self.pending_rows = []
+        self.last_flush = time.monotonic()
 
     # -- pipeline ------------------------------------------------------------------------------
     def _prepare(self, examples: list[Example]) -> _Chunk:
-        keys = [_cache_key(self.model_key, self.params_key, self.src_lang, self.tgt_lang, ex.text)
+        keys = [mtcache.key(self.model_key, self.params_key, self.src_lang, self.tgt_lang, ex.text)
                 for ex in examples]
         cached = self._lookup(keys)
+        per_key: dict[str, int] = {}
+        for key in keys:
+            per_key[key] = per_key.get(key, 0) + 1
         units: list[_Unit] = []
         parts: list[tuple[_Unit, int]] = []
         sources: list[list[str]] = []
@@ -382,7 +291,8 @@ class _Run:
                 repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
                 max_decoding_length=o.max_decoding_length, min_decoding_length=o.min_decoding_length,
                 max_input_length=0, return_scores=True)
-        return _Chunk(examples, keys, cached, units, parts, futures, sources)
+        ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
+        return _Chunk(examples, keys, cached, units, parts, futures, sources, per_key, ready)
 
     def _unit_row(self, unit: _Unit) -> dict[str, Any]:
         texts, scores, n_tok, lps = [], 0.0, 0, []
@@ -409,6 +319,8 @@ class _Run:
         done_units: dict[str, dict[str, Any]] = {}
         remaining = {id(u): len(u.results) for u in chunk.units}
         since_flush = 0
+        base_done = self.stats.done
+        self.stats.done = base_done + chunk.ready
         for (unit, i), fut, src in zip(chunk.parts, chunk.futures, chunk.sources, strict=True):
             res = fut.result()
             hyp = res.hypotheses[0]
@@ -433,8 +345,9 @@ class _Run:
                 self.pending_rows.append(row)
                 self.stats.translated += 1
                 self.stats.split += len(unit.ranges) > 1
+                self.stats.done += chunk.per_key[unit.key]
                 since_flush += 1
-                if since_flush >= o.flush_every:
+                if since_flush >= o.flush_every or time.monotonic() - self.last_flush >= o.flush_seconds:
                     self._flush()
                     since_flush = 0
                 self._report()
@@ -452,7 +365,7 @@ class _Run:
             if key not in done_units:
                 self.stats.cached += 1
             out.append(self._example(ex, row))
-        self.stats.done += len(chunk.examples)
+        self.stats.done = base_done + len(chunk.examples)
         self._report(force=True)
         return out
 
@@ -477,12 +390,19 @@ class _Run:
 
     def batches(self) -> Iterator[list[Example]]:
         pending: deque[_Chunk] = deque()
-        for examples in self.store.iter_batches(self.source, self.o.read_chunk):
-            pending.append(self._prepare(examples))
-            if len(pending) > 1:  # keep the next chunk queued while this one finishes
+        try:
+            for examples in self.store.iter_batches(self.source, self.o.read_chunk):
+                pending.append(self._prepare(examples))
+                if len(pending) > 1:  # keep the next chunk queued while this one finishes
+                    yield self._finish(pending.popleft())
+            while pending:
                 yield self._finish(pending.popleft())
-        while pending:
-            yield self._finish(pending.popleft())
+        except BaseException:
+            try:  # keep what was translated (Ctrl-C, a failing write): a rerun resumes from it
+                self._flush()
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+            raise
 
 
 def translate(

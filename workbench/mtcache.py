@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench.store import Store, register_ddl
 
-__all__ = ["CACHE_TABLE", "key", "lookup", "write"]
+__all__ = ["CACHE_TABLE", "insert", "key", "lookup", "write"]
 
 CACHE_TABLE = "translate_cache"
 register_ddl(f"""CREATE TABLE IF NOT EXISTS {CACHE_TABLE}(
@@ -57,10 +57,10 @@ def lookup(store: Store, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {r["key"]: r for r in tbl.to_pylist()}
 
 
-def write(store: Store, rows: Sequence[dict[str, Any]], *, model: str, params: str, src_lang: str,
-          tgt_lang: str) -> None:
+def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str, src_lang: str,
+           tgt_lang: str) -> None:
     """Insert rows (``key, src_text, text, score, avg_logprob, n_tokens, token_logprobs,
-    split``) in one short write transaction; existing keys are kept."""
+    split``) on a write connection; existing keys are kept."""
     import pyarrow as pa
 
     n = len(rows)
@@ -74,8 +74,14 @@ def write(store: Store, rows: Sequence[dict[str, Any]], *, model: str, params: s
         "token_logprobs": pa.array([r["token_logprobs"] for r in rows], pa.list_(pa.float64())),
         "split": pa.array([r["split"] for r in rows], pa.string()),
         "created_at": [datetime.now()] * n})
+    con.register("new_rows", tbl)
+    con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, model, params, src_lang, "
+                "tgt_lang, src_text, text, score, avg_logprob, n_tokens, token_logprobs, "
+                "split::JSON, created_at FROM new_rows")
+    con.unregister("new_rows")
+
+
+def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> None:
+    """:func:`insert` in one short write transaction of its own."""
     with store.connect(read_only=False) as con:
-        con.register("new_rows", tbl)
-        con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, model, params, src_lang, "
-                    "tgt_lang, src_text, text, score, avg_logprob, n_tokens, token_logprobs, "
-                    "split::JSON, created_at FROM new_rows")
+        insert(con, rows, **kw)

@@ -222,6 +222,7 @@ class _Run:
         self.joiner = "" if tgt_lang in _NO_SPACE_LANGS else " "
         self.inflight: dict[str, _Unit] = {}
         self.pending_rows: list[dict[str, Any]] = []
+        self.pending_index: dict[str, dict[str, Any]] = {}
         self.stats = Progress(tgt_lang, total=source.n_examples)
         self.t0 = time.monotonic()
         self.last_report = 0.0
@@ -232,13 +233,20 @@ class _Run:
     def _lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return mtcache.lookup(self.store, keys)
 
-    def _flush(self) -> None:
+    def _flush(self, con: Any = None) -> None:
+        """Write pending rows to the cache: in a short transaction of its own, or on ``con``
+        (the version's transaction, for the last rows)."""
         if self.pending_rows:
-            mtcache.write(self.store, self.pending_rows, model=self.model_key, params=self.params_key,
-                          src_lang=self.src_lang, tgt_lang=self.tgt_lang)
+            args = dict(model=self.model_key, params=self.params_key, src_lang=self.src_lang,
+                        tgt_lang=self.tgt_lang)
+            if con is None:
+                mtcache.write(self.store, self.pending_rows, **args)
+            else:
+                mtcache.insert(con, self.pending_rows, **args)
             for r in self.pending_rows:
                 self.inflight.pop(r["key"], None)
             self.pending_rows = []
+            self.pending_index = {}
         self.last_flush = time.monotonic()
 
     # -- pipeline ------------------------------------------------------------------------------
@@ -343,6 +351,7 @@ class _Run:
                 row = self._unit_row(unit)
                 done_units[unit.key] = row
                 self.pending_rows.append(row)
+                self.pending_index[unit.key] = row
                 self.stats.translated += 1
                 self.stats.split += len(unit.ranges) > 1
                 self.stats.done += chunk.per_key[unit.key]
@@ -351,15 +360,11 @@ class _Run:
                     self._flush()
                     since_flush = 0
                 self._report()
-        self._flush()
         out = []
         for ex, key in zip(chunk.examples, chunk.keys, strict=True):
-            row = done_units.get(key) or chunk.cached.get(key)
-            if row is None:  # a duplicate text translated by an earlier chunk, now cached
+            row = done_units.get(key) or chunk.cached.get(key) or self.pending_index.get(key)
+            if row is None:  # a duplicate text translated by an earlier chunk, already written
                 row = self._lookup([key]).get(key)
-                if row is None:
-                    unit = self.inflight.get(key)
-                    row = self._unit_row(unit) if unit else None
             if row is None:
                 raise RuntimeError(f"no translation for example {ex.id}")  # a bug, not input
             if key not in done_units:
@@ -462,7 +467,8 @@ def translate(
                   "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
-                                batch_size=options.read_chunk)
+                                batch_size=options.read_chunk,
+                                on_commit=lambda con, _vid, run=run: run._flush(con))
         if progress:
             final = Progress(**asdict(run.stats))
             final.elapsed, final.finished, final.version = time.monotonic() - run.t0, True, v.ref

@@ -112,7 +112,7 @@ def make_store(path: Path, texts: list[str]):
 
 
 def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str = "cpu",
-                  batch_tokens: int = 0, tmp: Path) -> tuple[float, int]:
+                  batch_tokens: int = 0, tmp: Path) -> tuple[float, float, int]:
     from workbench.translate import TranslateOptions, translate
 
     db = tmp / f"wb-{time.monotonic_ns()}.duckdb"
@@ -120,23 +120,23 @@ def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str
     events = []
     opts = TranslateOptions(device=device, beam_size=4, min_decoding_length=length,
                             max_decoding_length=length, max_batch_tokens=batch_tokens)
-    t = time.perf_counter()
+    c, t = cpu_seconds(), time.perf_counter()
     v, = translate("bench", model=str(model_dir), src_lang="en", tgt_langs=["de"], store=store,
                    options=opts, progress=events.append)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, cpu_seconds() - c
     assert events[-1].translated == len(texts), "the benchmark must not hit the cache"
     tokens = events[-1].tgt_tokens
     assert v.n_examples == len(texts)
     db.unlink()
-    return dt, tokens
+    return dt, cpu, tokens
 
 
 def run_raw(model_dir: Path, model, texts: list[str], length: int, batch_tokens: int,
-            device: str = "cpu") -> tuple[float, int]:
+            device: str = "cpu") -> tuple[float, float, int]:
     """Raw CTranslate2, model load included (as in (a)): best CPU threading, token batches."""
     import ctranslate2
 
-    t = time.perf_counter()
+    c, t = cpu_seconds(), time.perf_counter()
     if device == "cpu":
         translator = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
                                             inter_threads=cores(), intra_threads=1)
@@ -147,9 +147,9 @@ def run_raw(model_dir: Path, model, texts: list[str], length: int, batch_tokens:
                                      beam_size=4, min_decoding_length=length,
                                      max_decoding_length=length, max_input_length=0)
     outs = [model.decode(r.hypotheses[0]) for r in res]
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, cpu_seconds() - c
     assert len(outs) == len(texts)
-    return dt, sum(len(r.hypotheses[0]) for r in res)
+    return dt, cpu, sum(len(r.hypotheses[0]) for r in res)
 
 
 def run_hf(hf_dir: Path, model, texts: list[str], length: int, batch_size: int = 16) -> tuple[float, int]:
@@ -215,10 +215,10 @@ def spread(xs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=96, help="sentences for (a) and (b)")
+    ap.add_argument("--n", type=int, default=320, help="sentences for (a) and (b)")
     ap.add_argument("--n-hf", type=int, default=24, help="sentences for (c) (a prefix of the same inputs)")
     ap.add_argument("--length", type=int, default=24, help="forced output length (min = max)")
-    ap.add_argument("--repeats", type=int, default=6, help="alternating repeats of (a) and (b)")
+    ap.add_argument("--repeats", type=int, default=4, help="alternating repeats of (a) and (b)")
     ap.add_argument("--batch-tokens", type=int, default=1024)
     ap.add_argument("--rss-sizes", default="2000,20000")
     ap.add_argument("--skip-hf", action="store_true")
@@ -266,12 +266,10 @@ def main() -> None:
     for r in range(args.repeats):
         line = []
         for which in ("ba" if r % 2 == 0 else "ab"):  # alternate the order against drift
-            c0 = cpu_seconds()
             if which == "b":
-                dt, tok = run_raw(ct2_dir, model, texts, L, args.batch_tokens)
+                dt, cpu, tok = run_raw(ct2_dir, model, texts, L, args.batch_tokens)
             else:
-                dt, tok = run_workbench(ct2_dir, texts, L, batch_tokens=args.batch_tokens, tmp=tmp)
-            cpu = cpu_seconds() - c0
+                dt, cpu, tok = run_workbench(ct2_dir, texts, L, batch_tokens=args.batch_tokens, tmp=tmp)
             assert tok == args.n * L, (which, tok)
             rates[which].append(tok / dt)
             cpu_rates[which].append(tok / cpu)
@@ -295,8 +293,8 @@ def main() -> None:
     if ctranslate2.get_cuda_device_count() > 0:
         big = sentences(args.n * 16, seed=2)
         run_raw(ct2_dir, model, big[:64], L, 8192, device="cuda")
-        dt, tok = run_raw(ct2_dir, model, big, L, 8192, device="cuda")
-        dt2, tok2 = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
+        dt, _, tok = run_raw(ct2_dir, model, big, L, 8192, device="cuda")
+        dt2, _, tok2 = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
         print(f"GPU int8_float16: (b) raw {tok / dt:.0f} tok/s  (a) workbench {tok2 / dt2:.0f} tok/s  "
               f"a/b {tok2 / dt2 / (tok / dt):.3f}")
 

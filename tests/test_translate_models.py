@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -129,14 +130,6 @@ def test_hf_directory_is_not_a_ct2_model(hf_models):  # noqa: F811
         load_model(hf_models["nllb"])
 
 
-def test_convert_of_an_id_stops_at_the_download_when_offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(ModelError, match="cannot download 'nobody/no-such-model'"):
-        convert("nobody/no-such-model", home=tmp_path / "home")
-    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())
-
-
 def test_convert_is_cached_and_content_hash_is_stable(ct2_models, hf_models, model_home):  # noqa: F811
     again = convert(hf_models["nllb"], quantization="int8", home=model_home)
     assert again == ct2_models["nllb"]
@@ -156,3 +149,35 @@ def test_models_cli_convert_and_list(hf_models, tmp_path):  # noqa: F811
     assert "M2M-100" in r.output
     r = CliRunner().invoke(app, ["models", "list"], env=env)
     assert r.exit_code == 0 and "tiny-m2m100-ct2-int8" in r.output and "m2m100.v1" in r.output
+
+
+def _offline_hub(monkeypatch, cache: Path) -> None:
+    import huggingface_hub.constants as C
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(C, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(C, "HF_HUB_CACHE", str(cache))
+
+
+def test_convert_by_id_from_the_hf_cache_offline(hf_models, tmp_path, monkeypatch):  # noqa: F811
+    """Everything after the download runs offline: an id already in the HF cache converts."""
+    cache = tmp_path / "hub"
+    repo = cache / "models--tiny--m2m"
+    rev = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(hf_models["m2m100"], repo / "snapshots" / rev)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(rev)
+    _offline_hub(monkeypatch, cache)
+    out = convert("tiny/m2m", home=tmp_path / "home")
+    assert out.name == "tiny--m2m-ct2-int8"
+    info = json.loads((out / "workbench.json").read_text())
+    assert info["source"] == "tiny/m2m" and info["family"] == "m2m100.v1"
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    assert load_model("tiny/m2m").path == out
+
+
+def test_convert_of_an_uncached_id_fails_at_the_download(tmp_path, monkeypatch):
+    _offline_hub(monkeypatch, tmp_path / "hub")
+    with pytest.raises(ModelError, match="cannot download 'nobody/no-such-model'") as ei:
+        convert("nobody/no-such-model", home=tmp_path / "home")
+    assert "HF_HUB_OFFLINE" in ei.value.fix

@@ -282,3 +282,12 @@ def test_progress_reports_are_monotonic_and_complete(store, src, ct2_models, mon
     assert last.translated == src.n_examples and last.cached == 0 and last.version == "sample-en.de@1"
     assert last.tgt_tokens > 0 and last.tokens_per_s > 0 and last.sentences_per_s > 0
     assert seen[1].eta_s is not None and seen[1].eta_s >= 0
+
+
+def test_short_and_family_codes_share_the_cache(store, src, ct2_models, recorder):  # noqa: F811
+    model = str(ct2_models["nllb"])
+    translate(src, model=model, src_lang="en", tgt_langs="de", store=store, options=TranslateOptions(**OPTS))
+    v, = translate(src, model=model, src_lang="eng_Latn", tgt_langs="deu_Latn", store=store,
+                   options=TranslateOptions(**OPTS))
+    assert v.corpus == "sample-en.deu_Latn" and recorder[1].sources == []
+    assert [e.text for e in store.examples(v)] == [e.text for e in store.examples("sample-en.de")]

@@ -181,3 +181,13 @@ def test_convert_of_an_uncached_id_fails_at_the_download(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="cannot download 'nobody/no-such-model'") as ei:
         convert("nobody/no-such-model", home=tmp_path / "home")
     assert "HF_HUB_OFFLINE" in ei.value.fix
+
+
+def test_opus_pair_model_checks_the_pair_in_its_name(ct2_models):  # noqa: F811
+    m = open_model(ct2_models["marian-pair"], name="Helsinki-NLP/opus-mt-en-de")
+    assert m.family.token("de") is None and m.family.token("en", "source") is None
+    with pytest.raises(LanguageError, match="translates en -> de, not target language 'es'") as ei:
+        m.family.token("es")
+    assert "opus-mt-en-es" in ei.value.fix
+    with pytest.raises(LanguageError, match="not source language 'fr'"):
+        m.family.token("fr", "source")

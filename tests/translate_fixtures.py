@@ -118,6 +118,8 @@ def model_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def hf_models(tmp_path_factory) -> dict[str, Path]:
     """Random Hugging Face model directories: marian, marian-pair, m2m100, nllb, madlad."""
+    pytest.importorskip("transformers", reason="building test models needs workbench[convert]")
+    pytest.importorskip("torch", reason="building test models needs workbench[convert]")
     root = tmp_path_factory.mktemp("hf")
     out = {f: build_hf_model(f, root / f"tiny-{f}") for f in LANG_TOKENS}
     out["marian-pair"] = build_hf_model("marian", root / "tiny-opus-en-de", multi_target=False)

@@ -196,6 +196,9 @@ class MADLAD(Family):
         return [tgt_tok] + pieces + ["</s>"]
 
 
+_PAIR_RE = re.compile(r"opus-mt(?:-tc)?(?:-big|-base)?-([a-z]{2,3})-([a-z]{2,3})$")
+
+
 @register_family("marian.v1")
 class Marian(Family):
     """OPUS-MT (Marian): one model per pair; multi-target models take ``>>deu<<`` on the source."""
@@ -216,9 +219,18 @@ class Marian(Family):
 
     def token(self, code, role="target"):
         if role == "source" or not self.multi_target:
-            # one pair per model: the code is only checked to be a language code
+            # one pair per model: the code is checked to be a language code, and against the
+            # pair in the model name when it has one (opus-mt-en-de)
             if short_code(code) is None and f">>{code}<<" not in self.lang_tokens:
                 raise LanguageError(f"unknown {role} language code {code!r}", fix=self._suggest(code))
+            pair = _PAIR_RE.search(self.model_name)
+            want = pair and pair.group(1 if role == "source" else 2)
+            if want and short_code(want) and short_code(code) not in (None, short_code(want)):
+                raise LanguageError(
+                    f"the OPUS-MT model {self.model_name} translates {pair.group(1)} -> "  # type: ignore[union-attr]
+                    f"{pair.group(2)}, not {role} language {code!r}",  # type: ignore[union-attr]
+                    fix=f"use --{'src' if role == 'source' else 'tgt'}-lang {want} or another model, "
+                        f"e.g. Helsinki-NLP/opus-mt-{pair.group(1)}-{code}")  # type: ignore[union-attr]
             return None
         return super().token(code.strip("<>") if code.startswith(">>") else code, role)
 

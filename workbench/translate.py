@@ -34,6 +34,7 @@ from typing import Any
 
 from workbench import mtcache
 from workbench.errors import ConfigError, InputError
+from workbench.languages import short_code
 from workbench.models import Model, load_model
 from workbench.mtcache import CACHE_TABLE
 from workbench.records import Example, tokenize
@@ -251,8 +252,8 @@ class _Run:
 
     # -- pipeline ------------------------------------------------------------------------------
     def _prepare(self, examples: list[Example]) -> _Chunk:
-        keys = [mtcache.key(self.model_key, self.params_key, self.src_lang, self.tgt_lang, ex.text)
-                for ex in examples]
+        src, tgt = short_code(self.src_lang) or self.src_lang, short_code(self.tgt_lang) or self.tgt_lang
+        keys = [mtcache.key(self.model_key, self.params_key, src, tgt, ex.text) for ex in examples]
         cached = self._lookup(keys)
         per_key: dict[str, int] = {}
         for key in keys:

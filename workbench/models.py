@@ -146,7 +146,7 @@ class NLLB(Family):
 
     label = "NLLB-200"
     token_re = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-    model_types = ("m2m_100", "nllb_moe")
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100", "nllb_moe")
     tokenizer_classes = ("NllbTokenizer",)
 
     def native(self, short: str) -> str:
@@ -165,7 +165,7 @@ class M2M100(NLLB):
 
     label = "M2M-100"
     token_re = re.compile(r"^__[a-z]{2,3}__$")
-    model_types = ("m2m_100",)
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100",)
     tokenizer_classes = ("M2M100Tokenizer",)
 
     def native(self, short: str) -> str:
@@ -307,7 +307,7 @@ class Model:
         for p in files:
             h.update(p.name.encode() + b"\0")
             with p.open("rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                while chunk := fh.read(1 << 22):
                     h.update(chunk)
         self._hash = h.hexdigest()[:12]
         try:

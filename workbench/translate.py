@@ -250,6 +250,10 @@ class _Run:
             self.pending_index = {}
         self.last_flush = time.monotonic()
 
+    def commit(self, con: Any, version_id: int) -> None:
+        """``on_commit`` of the version: the last cache rows go in the version's transaction."""
+        self._flush(con)
+
     # -- pipeline ------------------------------------------------------------------------------
     def _prepare(self, examples: list[Example]) -> _Chunk:
         src, tgt = short_code(self.src_lang) or self.src_lang, short_code(self.tgt_lang) or self.tgt_lang
@@ -349,10 +353,10 @@ class _Run:
             self.stats.src_tokens += len(src)
             remaining[id(unit)] -= 1
             if remaining[id(unit)] == 0:
-                row = self._unit_row(unit)
-                done_units[unit.key] = row
-                self.pending_rows.append(row)
-                self.pending_index[unit.key] = row
+                new = self._unit_row(unit)
+                done_units[unit.key] = new
+                self.pending_rows.append(new)
+                self.pending_index[unit.key] = new
                 self.stats.translated += 1
                 self.stats.split += len(unit.ranges) > 1
                 self.stats.done += chunk.per_key[unit.key]
@@ -363,7 +367,8 @@ class _Run:
                 self._report()
         out = []
         for ex, key in zip(chunk.examples, chunk.keys, strict=True):
-            row = done_units.get(key) or chunk.cached.get(key) or self.pending_index.get(key)
+            row: dict[str, Any] | None = (done_units.get(key) or chunk.cached.get(key)
+                                          or self.pending_index.get(key))
             if row is None:  # a duplicate text translated by an earlier chunk, already written
                 row = self._lookup([key]).get(key)
             if row is None:
@@ -469,7 +474,7 @@ def translate(
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
                                 batch_size=options.read_chunk,
-                                on_commit=lambda con, _vid, run=run: run._flush(con))
+                                on_commit=run.commit)
         if progress:
             final = Progress(**asdict(run.stats))
             final.elapsed, final.finished, final.version = time.monotonic() - run.t0, True, v.ref

@@ -27,6 +27,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -292,6 +293,15 @@ def main() -> None:
         print(f"(c) transformers generate fp32: {c:.0f} target tokens/s ({args.n_hf} sentences, {dt:.1f}s)")
         print(f"a/c = {a / c:.2f} (target >= 3.0)")
 
+    try:
+        gpu_figures(args, ct2_dir, model, L, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gpu_figures(args, ct2_dir: Path, model, L: int, tmp: Path) -> None:
+    import ctranslate2
+
     if ctranslate2.get_cuda_device_count() > 0:
         big = sentences(args.n * 16, seed=2)
         run_raw(ct2_dir, model, big[:64], L, 8192, device="cuda")
@@ -299,7 +309,6 @@ def main() -> None:
         dt2, _, tok2 = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
         print(f"GPU int8_float16: (b) raw {tok / dt:.0f} tok/s  (a) workbench {tok2 / dt2:.0f} tok/s  "
               f"a/b {tok2 / dt2 / (tok / dt):.3f}")
-
 
 
 if __name__ == "__main__":

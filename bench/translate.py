@@ -1,0 +1,315 @@
+"""Benchmark of the translate stage against raw CTranslate2 and Hugging Face ``generate``.
+
+In one process, on the same inputs and settings (int8, beam 4, equal output length forced with
+min = max decoding length), a transformer-base sized Marian model (6+6 layers, d_model 512,
+8 heads, ffn 2048, vocab 32k, random weights built offline and converted with CTranslate2):
+
+  (a) the workbench translate stage end to end (store reads, cache writes, version write,
+      progress callback, model load included),
+  (b) raw ``ctranslate2.Translator.translate_batch`` with its best CPU settings
+      (inter_threads = cores, intra_threads = 1, token batches; model load excluded),
+  (c) ``transformers`` ``generate`` in float32 (torch threads = cores).
+
+Prints target tokens/s of each, the ratios a/b (target >= 0.95) and a/c (target >= 3.0), and the
+peak RSS of translating 2k vs 20k sentences (each in its own subprocess, a small model with short
+outputs; target within 1.5x). (a) and (b) are alternated ``--repeats`` times and the median is
+reported with the spread, because the machine is shared. GPU figures are added when CUDA is
+present.
+
+Run: python bench/translate.py            (about 6-8 minutes on 2 idle cores)
+     python bench/translate.py --quick    (a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TRAIN = ROOT / "tests" / "data" / "translate_sentences.txt"
+CACHE = Path(os.environ.get("WORKBENCH_BENCH_CACHE", Path(tempfile.gettempdir()) / "workbench-bench"))
+
+BASE = dict(vocab=32000, d_model=512, layers=6, heads=8, ffn=2048)
+SMALL = dict(vocab=32000, d_model=64, layers=1, heads=2, ffn=128)
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def build_model(size: dict, name: str) -> tuple[Path, Path]:
+    """A random MarianMTModel of ``size`` (HF directory) and its int8 CTranslate2 conversion."""
+    hf_dir = CACHE / f"hf-{name}"
+    if not (hf_dir / "config.json").exists():
+        import io
+
+        import sentencepiece as spm
+        import torch
+        import transformers
+        from tokenizers import Tokenizer
+        from tokenizers.models import WordLevel
+
+        hf_dir.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        spm.SentencePieceTrainer.train(input=str(TRAIN), model_writer=buf, vocab_size=400,
+                                       model_type="bpe", character_coverage=1.0, minloglevel=2,
+                                       hard_vocab_limit=False)
+        sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
+                  if sp.id_to_piece(i) not in ("<unk>", "<s>", "</s>")]
+        vocab = ["</s>", "<unk>"] + pieces
+        vocab += [f"tok{i}" for i in range(size["vocab"] - len(vocab) - 1)] + ["<pad>"]
+        (hf_dir / "source.spm").write_bytes(buf.getvalue())
+        (hf_dir / "target.spm").write_bytes(buf.getvalue())
+        cfg = transformers.MarianConfig(
+            vocab_size=len(vocab), d_model=size["d_model"], encoder_layers=size["layers"],
+            decoder_layers=size["layers"], encoder_attention_heads=size["heads"],
+            decoder_attention_heads=size["heads"], encoder_ffn_dim=size["ffn"],
+            decoder_ffn_dim=size["ffn"], max_position_embeddings=512, pad_token_id=len(vocab) - 1,
+            eos_token_id=0, decoder_start_token_id=len(vocab) - 1)
+        torch.manual_seed(0)
+        transformers.MarianMTModel(cfg).save_pretrained(hf_dir)
+        tok = Tokenizer(WordLevel({t: i for i, t in enumerate(vocab)}, unk_token="<unk>"))
+        tok.save(str(hf_dir / "tokenizer.json"))
+        (hf_dir / "tokenizer_config.json").write_text(json.dumps({
+            "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "</s>", "unk_token": "<unk>",
+            "pad_token": "<pad>"}))
+        (hf_dir / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    from workbench.models import convert
+
+    return hf_dir, convert(hf_dir, quantization="int8", home=CACHE / "ct2")
+
+
+def sentences(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct English-like sentences of 6-30 words (no cache hits between them)."""
+    words = TRAIN.read_text(encoding="utf-8").split()
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        k = rng.randint(6, 30)
+        out.append(" ".join(rng.choice(words) for _ in range(k)).rstrip(".") + f" {i}.")
+    return out
+
+
+def make_store(path: Path, texts: list[str]):
+    from workbench.records import Example
+    from workbench.store import Store
+
+    store = Store(path)
+    store.write_version((Example.from_text(f"s{i}", t) for i, t in enumerate(texts)),
+                        corpus="bench", stage="ingest", signature="bench", lang="en")
+    return store
+
+
+def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str = "cpu",
+                  batch_tokens: int = 0, tmp: Path) -> tuple[float, float, int]:
+    from workbench.translate import TranslateOptions, translate
+
+    db = tmp / f"wb-{time.monotonic_ns()}.duckdb"
+    store = make_store(db, texts)
+    events = []
+    opts = TranslateOptions(device=device, beam_size=4, min_decoding_length=length,
+                            max_decoding_length=length, max_batch_tokens=batch_tokens)
+    c, t = cpu_seconds(), time.perf_counter()
+    v, = translate("bench", model=str(model_dir), src_lang="en", tgt_langs=["de"], store=store,
+                   options=opts, progress=events.append)
+    dt, cpu = time.perf_counter() - t, cpu_seconds() - c
+    assert events[-1].translated == len(texts), "the benchmark must not hit the cache"
+    tokens = events[-1].tgt_tokens
+    assert v.n_examples == len(texts)
+    db.unlink()
+    return dt, cpu, tokens
+
+
+def run_raw(model_dir: Path, model, texts: list[str], length: int, batch_tokens: int,
+            device: str = "cpu") -> tuple[float, float, int]:
+    """Raw CTranslate2, model load included (as in (a)): best CPU threading, token batches."""
+    import ctranslate2
+
+    c, t = cpu_seconds(), time.perf_counter()
+    if device == "cpu":
+        translator = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
+                                            inter_threads=cores(), intra_threads=1)
+    else:
+        translator = ctranslate2.Translator(str(model_dir), device="cuda", compute_type="int8_float16")
+    src = [model.encode(s) + ["</s>"] for s in texts]
+    res = translator.translate_batch(src, max_batch_size=batch_tokens, batch_type="tokens",
+                                     beam_size=4, min_decoding_length=length,
+                                     max_decoding_length=length, max_input_length=0)
+    outs = [model.decode(r.hypotheses[0]) for r in res]
+    dt, cpu = time.perf_counter() - t, cpu_seconds() - c
+    assert len(outs) == len(texts)
+    return dt, cpu, sum(len(r.hypotheses[0]) for r in res)
+
+
+def run_hf(hf_dir: Path, model, texts: list[str], length: int, batch_size: int = 16) -> tuple[float, int]:
+    import torch
+    import transformers
+
+    torch.set_num_threads(cores())
+    vocab = json.loads((hf_dir / "vocab.json").read_text())
+    hf = transformers.MarianMTModel.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    pad = hf.config.pad_token_id
+    ids = [[vocab.get(p, 1) for p in model.encode(s)] + [0] for s in texts]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    tokens = 0
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for lo in range(0, len(order), batch_size):
+            batch = [ids[i] for i in order[lo:lo + batch_size]]
+            n = max(len(b) for b in batch)
+            x = torch.tensor([b + [pad] * (n - len(b)) for b in batch])
+            out = hf.generate(input_ids=x, attention_mask=(x != pad).long(), num_beams=4,
+                              min_new_tokens=length, max_new_tokens=length, do_sample=False)
+            tokens += (out.shape[1] - 1) * out.shape[0]
+    return time.perf_counter() - t, tokens
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process (VmHWM: unlike ru_maxrss it is not inherited from the
+    parent across fork+exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_child(n: int, model_dir: str, length: int) -> None:
+    """Translate ``n`` sentences with the workbench; print peak RSS (MB) as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = make_store(Path(tmp) / "rss.duckdb", sentences(n, seed=1))
+        from workbench.translate import TranslateOptions, translate
+
+        base = peak_rss_mb()
+        t = time.perf_counter()
+        translate("bench", model=model_dir, src_lang="en", tgt_langs=["de"], store=store,
+                  options=TranslateOptions(beam_size=4, min_decoding_length=length,
+                                           max_decoding_length=length))
+        dt = time.perf_counter() - t
+    peak = peak_rss_mb()
+    print(json.dumps({"n": n, "peak_rss_mb": peak, "before_translate_mb": base, "seconds": dt}))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (CTranslate2 and DuckDB included)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def spread(xs: list[float]) -> str:
+    return f"median {statistics.median(xs):.0f}, min {min(xs):.0f}, max {max(xs):.0f} (n={len(xs)})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=320, help="sentences for (a) and (b)")
+    ap.add_argument("--n-hf", type=int, default=24, help="sentences for (c) (a prefix of the same inputs)")
+    ap.add_argument("--length", type=int, default=24, help="forced output length (min = max)")
+    ap.add_argument("--repeats", type=int, default=4, help="alternating repeats of (a) and (b)")
+    ap.add_argument("--batch-tokens", type=int, default=1024)
+    ap.add_argument("--rss-sizes", default="2000,20000")
+    ap.add_argument("--skip-hf", action="store_true")
+    ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="small smoke run")
+    ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.model, args.length)
+        return
+    if args.quick:
+        args.n, args.n_hf, args.repeats, args.rss_sizes = 24, 8, 1, "200,2000"
+
+    import ctranslate2
+
+    from workbench.models import open_model
+
+    print(f"cores: {cores()}  load average {os.getloadavg()[0]:.1f}  ctranslate2 "
+          f"{ctranslate2.__version__}  cache: {CACHE}")
+    # peak RSS first, in subprocesses, while this process is still small
+    _, small = build_model(SMALL, "marian-small")
+    peaks = {}
+    for n in [] if args.skip_rss else [int(x) for x in args.rss_sizes.split(",")]:
+        out = subprocess.run([sys.executable, __file__, "--rss-child", str(n), "--model", str(small),
+                              "--length", "4"], capture_output=True, text=True, check=True)
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        peaks[n] = rec["peak_rss_mb"]
+        print(f"peak RSS translating {n} sentences: {rec['peak_rss_mb']:.0f} MB "
+              f"({rec['seconds']:.1f}s; {rec['before_translate_mb']:.0f} MB before translating)")
+    if peaks:
+        lo, hi = min(peaks), max(peaks)
+        print(f"peak RSS {hi} / {lo} sentences = {peaks[hi] / peaks[lo]:.2f}x (target <= 1.5x)")
+    t = time.perf_counter()
+    hf_dir, ct2_dir = build_model(BASE, "marian-base")
+    print(f"transformer-base model ready in {time.perf_counter() - t:.1f}s: {ct2_dir}")
+    model = open_model(ct2_dir)
+    texts = sentences(args.n)
+    tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+    L = args.length
+    print(f"inputs: {args.n} sentences, outputs forced to {L} tokens, beam 4, int8, "
+          f"max_batch_tokens {args.batch_tokens}")
+
+    run_raw(ct2_dir, model, texts[:8], L, args.batch_tokens)  # warm-up (file cache)
+    rates: dict[str, list[float]] = {"a": [], "b": []}
+    cpu_rates: dict[str, list[float]] = {"a": [], "b": []}
+    for r in range(args.repeats):
+        line = []
+        for which in ("ba" if r % 2 == 0 else "ab"):  # alternate the order against drift
+            if which == "b":
+                dt, cpu, tok = run_raw(ct2_dir, model, texts, L, args.batch_tokens)
+            else:
+                dt, cpu, tok = run_workbench(ct2_dir, texts, L, batch_tokens=args.batch_tokens, tmp=tmp)
+            assert tok == args.n * L, (which, tok)
+            rates[which].append(tok / dt)
+            cpu_rates[which].append(tok / cpu)
+            line.append(f"({which}) {tok / dt:.0f} tok/s wall, {tok / cpu:.0f} tok/cpu-s")
+        print(f"  repeat {r + 1}: " + "   ".join(line) + f"   a/b {rates['a'][-1] / rates['b'][-1]:.3f}")
+    a, b = statistics.median(rates["a"]), statistics.median(rates["b"])
+    ratios = [x / y for x, y in zip(rates["a"], rates["b"], strict=True)]
+    print(f"(a) workbench translate stage: {spread(rates['a'])} target tokens/s")
+    print(f"(b) raw ctranslate2:           {spread(rates['b'])} target tokens/s")
+    print(f"a/b = {a / b:.3f} from medians; median of per-repeat ratios {statistics.median(ratios):.3f} "
+          f"(range {min(ratios):.3f}-{max(ratios):.3f}); target >= 0.95")
+    ca, cb = statistics.median(cpu_rates["a"]), statistics.median(cpu_rates["b"])
+    print(f"per CPU-second (insensitive to other load): a {ca:.0f}, b {cb:.0f}, a/b = {ca / cb:.3f}")
+
+    if not args.skip_hf:
+        dt, tok = run_hf(hf_dir, model, texts[:args.n_hf], L)
+        c = tok / dt
+        print(f"(c) transformers generate fp32: {c:.0f} target tokens/s ({args.n_hf} sentences, {dt:.1f}s)")
+        print(f"a/c = {a / c:.2f} (target >= 3.0)")
+
+    try:
+        gpu_figures(args, ct2_dir, model, L, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gpu_figures(args, ct2_dir: Path, model, L: int, tmp: Path) -> None:
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        big = sentences(args.n * 16, seed=2)
+        run_raw(ct2_dir, model, big[:64], L, 8192, device="cuda")
+        dt, _, tok = run_raw(ct2_dir, model, big, L, 8192, device="cuda")
+        dt2, _, tok2 = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
+        print(f"GPU int8_float16: (b) raw {tok / dt:.0f} tok/s  (a) workbench {tok2 / dt2:.0f} tok/s  "
+              f"a/b {tok2 / dt2 / (tok / dt):.3f}")
+
+
+if __name__ == "__main__":
+    main()

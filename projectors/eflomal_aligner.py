@@ -32,23 +32,25 @@ class EflomalOptions:
     Attributes:
         symmetrisation: how forward and reverse links are combined into sure links
             (``intersection``: with span growth over the remaining links it measured best).
-        n_runs: independent eflomal runs combined by majority vote (5).
+        n_runs: independent eflomal runs combined by majority vote (10).
         n_samplers: samplers per run (eflomal's own averaging; 3).
-        rel_iterations: iterations relative to eflomal's default schedule (2.0).
+        rel_iterations: iterations relative to eflomal's default schedule (1.0).
         null_prior: prior probability of a NULL alignment (0.2, eflomal's default).
-        prefix_len: truncate words to this many characters before aligning (0 = off); a crude
-            stemmer that helps small corpora of inflected languages.
+        prefix_lens: run ``k`` truncates words to ``prefix_lens[k % len(prefix_lens)]``
+            characters before aligning (0 = whole words). Truncation is a crude stemmer that helps
+            small corpora of inflected languages; mixing stemmed and unstemmed runs ((0, 5)) gives
+            the vote two views of the data.
         identity_prior: Dirichlet pseudo-count for identical tokens in the same pair (0 = off).
         threshold: fraction of runs that must propose a directional link (0.5).
         model: 1 = IBM1, 2 = HMM, 3 = HMM + fertility (3).
     """
 
     symmetrisation: str = "intersection"
-    n_runs: int = 5
+    n_runs: int = 10
     n_samplers: int = 3
-    rel_iterations: float = 2.0
+    rel_iterations: float = 1.0
     null_prior: float = 0.2
-    prefix_len: int = 0
+    prefix_lens: tuple[int, ...] = (0, 5)
     identity_prior: float = 0.0
     threshold: float = 0.5
     model: int = 3
@@ -79,7 +81,7 @@ class EflomalAligner(Aligner):
             "samplers": o.n_samplers,
             "iters": o.rel_iterations,
             "null": o.null_prior,
-            "prefix": o.prefix_len,
+            "prefix": list(o.prefix_lens),
             "idprior": o.identity_prior,
         }
 
@@ -109,19 +111,20 @@ class EflomalAligner(Aligner):
             t_lines.append(" ".join(t2) if t2 else "_")
         if n == 0:
             return [([], [])] * (n_runs or o.n_runs)
-        aligner = eflomal.Aligner(
-            model=o.model,
-            n_samplers=o.n_samplers,
-            rel_iterations=o.rel_iterations,
-            null_prior=o.null_prior,
-            source_prefix_len=o.prefix_len,
-            target_prefix_len=o.prefix_len,
-        )
+        prefixes = tuple(o.prefix_lens) or (0,)
         priors = self._identity_priors(s_lines, t_lines) if o.identity_prior > 0 else None
         runs = []
         with tempfile.TemporaryDirectory(prefix="wb-eflomal-") as tmp:
             fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
-            for _ in range(n_runs or o.n_runs):
+            for k in range(n_runs or o.n_runs):
+                aligner = eflomal.Aligner(
+                    model=o.model,
+                    n_samplers=o.n_samplers,
+                    rel_iterations=o.rel_iterations,
+                    null_prior=o.null_prior,
+                    source_prefix_len=prefixes[k % len(prefixes)],
+                    target_prefix_len=prefixes[k % len(prefixes)],
+                )
                 aligner.align(
                     s_lines, t_lines,
                     links_filename_fwd=fwd_path, links_filename_rev=rev_path,
@@ -142,7 +145,6 @@ class EflomalAligner(Aligner):
         return combine_runs(runs, self.options.symmetrisation, self.options.threshold)
 
     def _identity_priors(self, s_lines: list[str], t_lines: list[str]) -> list[str]:
-        o = self.options
         counts: dict[tuple[str, str], int] = {}
         for s, t in zip(s_lines, t_lines, strict=False):
             sw = {w.lower() for w in s.split()}
@@ -151,8 +153,9 @@ class EflomalAligner(Aligner):
                 if any(c.isalnum() for c in w):
                     key = (w, w)
                     counts[key] = counts.get(key, 0) + 1
-        cut = (lambda w: w[: o.prefix_len]) if o.prefix_len else (lambda w: w)
-        return [f"LEX\t{cut(a)}\t{cut(b)}\t{o.identity_prior * c:g}\n" for (a, b), c in sorted(counts.items())]
+        # eflomal lower-cases and truncates prior words itself, like the text
+        w = self.options.identity_prior
+        return [f"LEX\t{a}\t{b}\t{w * c:g}\n" for (a, b), c in sorted(counts.items())]
 
 
 def _read_links(path: str, n: int, empty: list[bool]) -> list[set[tuple[int, int]]]:

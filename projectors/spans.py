@@ -111,6 +111,14 @@ def lexical_similarity(a: str, b: str) -> float:
     return min(0.85, 0.5 + 0.5 * p / min(len(fa), len(fb)))
 
 
+_BREAKS = frozenset(',;:.!?()[]{}"«»“”„‟‹›|¡¿。，、；：！？（）「」『』')
+
+
+def _is_break(tok: str) -> bool:
+    """Punctuation that separates phrases (not apostrophes, hyphens or slashes inside names)."""
+    return bool(tok) and all(c in _BREAKS for c in tok)
+
+
 def _same_case(a: str, b: str) -> bool:
     """False only when one word starts with a capital and the other with a small letter."""
     ca, cb = a[:1], b[:1]
@@ -271,9 +279,14 @@ def _one_span(
         return [SpanResult(k, label, "dropped", reason="no aligned or matching target token")]
     centre_src = (s + e) / 2 / max(len(src), 1)
     ranked = []
+    span_has_break = any(_is_break(src[i]) for i in range(s, e))
+
     def bridgeable(j: int) -> bool:
-        # a gap may hold unaligned words or words of this span, never punctuation-only runs
-        # or words tied by sure links to source words outside the span
+        # a gap may hold unaligned words or words of this span; never a phrase break (comma,
+        # bracket, quote... unless the source span has one) nor words tied by sure links to
+        # source words outside the span
+        if _is_break(tgt[j]) and not span_has_break:
+            return False
         return all(s <= i < e for i in by_tgt.get(j, {}))
 
     for blk in _blocks_bridged(list(ev) + list(lex), o.gap, bridgeable):

@@ -87,3 +87,27 @@ def test_evaluate_projection_files(tmp_path):
     other.write_text("Anna\tB-PER\n\n")
     with pytest.raises(InputError):
         evaluate_projection(other, gold)
+
+
+def test_eval_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    gold = tmp_path / "g.gold"
+    gold.write_text("1-1 2p2 3-3\n", encoding="utf-8")
+    pred = tmp_path / "p.txt"
+    pred.write_text("1-1 2-2\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["eval", "alignment", "--pred", str(pred), "--gold", str(gold), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    d = json.loads(res.output)
+    # A={1-1,2-2} S={1-1,3-3} P=S+{2-2}: precision 1, recall 1/2, AER 1 - (1+2)/(2+2)
+    assert d["precision"] == 1.0 and d["recall"] == 0.5 and abs(d["aer"] - 0.25) < 1e-9
+    res = CliRunner().invoke(app, ["eval", "alignment", "--pred", str(pred), "--gold", str(tmp_path / "none")])
+    assert res.exit_code == 1 and "cannot read" in res.output
+    conll = tmp_path / "x.conll"
+    conll.write_text("Anna\tB-PER\n\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["eval", "projection", "--pred", str(conll), "--gold", str(conll)])
+    assert res.exit_code == 0 and "overall" in res.output and "100.00" in res.output

@@ -123,3 +123,17 @@ def test_stage_cli_and_missing_source(store, tmp_path):
     assert "stored toy-en.de@2" in res.output
     with pytest.raises(StoreError):
         project(src_v.ref, store=store, options=FAST)  # an ingested version has no parent
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_europarl_de_file_mode_f1(shared_data, tmp_path):
+    """Regression guard on real data: en -> de projection (one short run only, to stay quick)."""
+    from workbench.evaluate import evaluate_projection
+
+    d = shared_data / "europarl-ner-dev"
+    out = tmp_path / "de.pred.conll"
+    project_files(d / "en.conll", d / "de.conll", out, options={"n_runs": 1, "rel_iterations": 0.5},
+                  target_format="conll")
+    sc = evaluate_projection(out, d / "de.conll")
+    assert sc.overall.f1 > 0.78, sc.as_dict()["overall"]

@@ -22,6 +22,7 @@ typecheck:
 bench:
     {{python}} bench/ingest.py
     {{python}} bench/translate.py
+    {{python}} bench/project_align.py
 
 # the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:

@@ -360,6 +360,142 @@ def report(
         write_html(rep, html)
         console.print(f"wrote {html}")
 
+# -- project (alignment) + eval: workbench project / workbench eval ----------------------------------
+def _projector_names() -> list[str]:
+    import projectors
+    from projectors.base import _load_builtin
+
+    _load_builtin()
+    return sorted(projectors.PROJECTORS)
+
+
+def _parse_options(items: list[str] | None) -> dict[str, Any]:
+    from workbench.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"bad option {item!r}", fix="write --option KEY=VALUE, e.g. --option n_runs=3")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _print_report(rep: Any) -> None:
+    parts = ", ".join(f"{k} {v}" for k, v in sorted(rep.outcomes.items()))
+    console.print(f"{rep.examples} sentences, {rep.spans} source spans: {parts or 'none'}")
+    for reason, n in sorted(rep.reasons.items(), key=lambda x: -x[1])[:8]:
+        console.print(f"  dropped/fallback: {n} x {reason}", highlight=False)
+
+
+@app.command("project")
+def project_cmd(
+    ref: Annotated[Optional[str], typer.Argument(help="Translated version to project onto "
+                   "(NAME or NAME@N); omit with --source/--target.")] = None,
+    projector: Annotated[Optional[str], typer.Option(
+        help="Registered projector (default align.eflomal.v1, offline). One of: "
+        "align.eflomal.v1, align.simalign.v1, or any other registered name.")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, "
+        "model=bert-base-multilingual-cased, span_gap=1.")] = None,
+    source: Annotated[Optional[Path], typer.Option(help="Labelled source CoNLL file (file mode).")] = None,
+    target: Annotated[Optional[Path], typer.Option(help="Target sentences: one tokenised sentence per "
+                      "line, or CoNLL with tags ignored (file mode).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output CoNLL (file mode).")] = None,
+    target_format: Annotated[str, typer.Option(help="auto, lines or conll.")] = "auto",
+    source_ref: Annotated[Optional[str], typer.Option(help="Version with the source examples "
+                          "(default: the first parent of REF).")] = None,
+    align_corpus: Annotated[Optional[Path], typer.Option(help="Extra unlabelled parallel text "
+                            "('src tokens ||| tgt tokens' per line) for statistical aligners.")] = None,
+    force: Annotated[bool, typer.Option(help="Project again even if an identical version exists.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Project source spans onto translations: a stored version, or files (--source/--target/-o).
+
+    Example: workbench project --source en.conll --target de.txt -o de.conll
+    """
+    from workbench.errors import ConfigError
+    from workbench.project import ProjectReport, project, project_files, read_parallel
+
+    rep = ProjectReport()
+    if projector is not None and projector not in _projector_names():
+        raise ConfigError(f"unknown projector {projector!r}",
+                          fix=f"use one of {', '.join(_projector_names())}")
+    opts = _parse_options(option)
+    extra = read_parallel(align_corpus) if align_corpus else ()
+    file_mode = source is not None or target is not None or output is not None
+    if file_mode:
+        if ref is not None or source is None or target is None or output is None:
+            raise ConfigError("file mode needs --source, --target and --output, and no REF",
+                              fix="workbench project --source SRC.conll --target TGT.txt -o OUT.conll")
+        with console.status("projecting ..."):
+            project_files(source, target, output, projector=projector, options=opts, extra=extra,
+                          target_format=target_format, report=rep)
+        _print_report(rep)
+        console.print(f"wrote {output}")
+        return
+    if ref is None:
+        raise ConfigError("give a version REF, or --source/--target/-o",
+                          fix="workbench project NAME@N, or workbench project --source ... ")
+    with console.status(f"projecting {ref} ..."):
+        v = project(ref, projector=projector, options=opts, store=_store(db), source=source_ref,
+                    extra=extra, force=force, report=rep)
+    _print_report(rep)
+    console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
+
+
+eval_app = typer.Typer(help="Intrinsic evaluation: projected spans, word alignments.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("projection")
+def eval_projection(
+    pred: Annotated[Path, typer.Option(help="Predicted CoNLL file (e.g. from workbench project).")],
+    gold: Annotated[Path, typer.Option(help="Gold CoNLL file with the same tokens.")],
+    scheme: Annotated[str, typer.Option(help="Tag scheme: iob2, iob1 or bioes.")] = "iob2",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Exact-span precision / recall / F1, overall and per label (seqeval conventions).
+
+    Example: workbench eval projection --pred de.pred.conll --gold de.conll
+    """
+    from workbench.evaluate import evaluate_projection
+
+    sc = evaluate_projection(pred, gold, scheme=scheme)
+    if as_json:
+        sys.stdout.write(json.dumps(sc.as_dict()) + "\n")
+        return
+    t = Table("label", "precision", "recall", "f1", "pred", "gold")
+    rows = sorted(sc.by_label.items()) + [("overall", sc.overall)]
+    for lab, m in rows:
+        t.add_row(lab, f"{100 * m.precision:.2f}", f"{100 * m.recall:.2f}", f"{100 * m.f1:.2f}",
+                  str(m.n_pred), str(m.n_gold))
+    console.print(t)
+
+
+@eval_app.command("alignment")
+def eval_alignment(
+    pred: Annotated[Path, typer.Option(help="Predicted links, one line per pair (i-j; 0- or 1-indexed, "
+                    "detected).")],
+    gold: Annotated[Path, typer.Option(help="Gold links: 1-indexed i-j sure, ipj possible.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Alignment error rate, precision and recall against gold sure/possible links.
+
+    Example: workbench eval alignment --pred enfr.links --gold enfr.gold
+    """
+    from workbench.evaluate import evaluate_alignment
+
+    sc = evaluate_alignment(pred, gold)
+    if as_json:
+        sys.stdout.write(json.dumps(sc.as_dict()) + "\n")
+        return
+    console.print(f"AER {100 * sc.aer:.2f}  precision {100 * sc.precision:.2f}  "
+                  f"recall {100 * sc.recall:.2f}  ({sc.n_sentences} sentences)")
+
 
 # -- export, push and pipelines (issue 7) -------------------------------------------------------
 @app.command()

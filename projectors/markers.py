@@ -148,10 +148,13 @@ def parse_markers(text: str, markers: MarkerSet | None, labels: Sequence[str] = 
         j = cut_at[i]
         while j in cut_at:  # adjacent markers
             j = cut_at[j]
-        for k in range(i, j):
-            newpos[k] = len(out)
         prev = out[-1] if out else ""
         nxt = text[j] if j < len(text) else ""
+        if prev.isspace() and nxt and not nxt.isspace() and not nxt.isalnum():
+            out.pop()  # "York ]." -> "York.": the space was the marker's padding
+            prev = out[-1] if out else ""
+        for k in range(i, j):
+            newpos[k] = len(out)
         if not out or prev.isspace():
             while j < len(text) and text[j].isspace():  # no doubled or leading space
                 newpos[j] = len(out)

@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-__all__ = ["DICT_EN_DE", "MARKERS", "build_known_answer_model", "build_spm", "translate_words"]
+__all__ = ["DICT_EN_DE", "MARKERS", "build_known_answer_model", "build_spm", "known_answer_model", "translate_words"]
 
 DICT_EN_DE: dict[str, str] = {
     "the": "die", "red": "rote", "house": "Haus", "is": "ist", "big": "groß", "John": "Johann",
@@ -161,3 +162,12 @@ def build_known_answer_model(out_dir: Path, dictionary: Mapping[str, str] = DICT
 def translate_words(text: str, dictionary: Mapping[str, str] = DICT_EN_DE) -> str:
     """The known answer: word-by-word dictionary translation of space-separated ``text``."""
     return " ".join(dictionary.get(w, w) for w in text.split())
+
+
+@pytest.fixture(scope="session")
+def known_answer_model(tmp_path_factory):
+    """The known-answer model behind the real adapter (``workbench.mt.CT2Model``)."""
+    from workbench.mt import CT2Model
+
+    d = build_known_answer_model(tmp_path_factory.mktemp("known-answer"))
+    return CT2Model(d, beam_size=2, max_decoding_length=200)

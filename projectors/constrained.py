@@ -108,7 +108,7 @@ class BranchAndBound:
 
     def update(self, pairs: Sequence[tuple[int, int]], logprobs: Sequence[Sequence[float]]) -> None:
         """Record the per-piece log-probs of the marked sequences of ``pairs``."""
-        for (a, b), lps in zip(pairs, logprobs):
+        for (a, b), lps in zip(pairs, logprobs, strict=False):
             if (a, b) in self.results:
                 continue
             self.scored += 1
@@ -143,7 +143,7 @@ def brute_force(starts: Sequence[int], ends: Sequence[int],
     if not pairs:
         return None
     scores = [float(sum(x)) for x in score_fn(pairs)]
-    return min(((s, p) for s, p in zip(scores, pairs)), key=lambda t: (-t[0], t[1]))
+    return min(((s, p) for s, p in zip(scores, pairs, strict=False)), key=lambda t: (-t[0], t[1]))
 
 
 def reverse_reranker(reverse_scorer: Any) -> Callable[[str, list[str]], list[float]]:
@@ -247,7 +247,7 @@ class ConstrainedProjector(Projector):
         per_pair = []
         tgt_views = [target_view(p) for p in pairs]
         tgt_pieces = sc.tokenize_target([t for t, _ in tgt_views]) if pairs else []
-        for pi, (p, (tt, toffs), tp) in enumerate(zip(pairs, tgt_views, tgt_pieces)):
+        for pi, (p, (tt, toffs), tp) in enumerate(zip(pairs, tgt_views, tgt_pieces, strict=False)):
             st, cspans = source_view(p)
             starts: dict[int, int] = {}
             ends: dict[int, int] = {}
@@ -277,7 +277,7 @@ class ConstrainedProjector(Projector):
                 raise VocabularyError(f"constrained.v1: typed markers {bad} are not in the model's vocabulary")
         if jobs:
             self._search(pairs, per_pair, jobs)
-        return [self._finish(p, pp) for p, pp in zip(pairs, per_pair)]
+        return [self._finish(p, pp) for p, pp in zip(pairs, per_pair, strict=False)]
 
     def _search(self, pairs, per_pair, jobs) -> None:
         sc = self.scorer
@@ -291,7 +291,7 @@ class ConstrainedProjector(Projector):
         lp_marked = sc.score(src_marked, [per_pair[j["pair"]]["tgt"] for j in jobs])
         self.stats["candidate_scored"] += len(per_pair) + len(jobs)
         searches = []
-        for j, srcm, lpm in zip(jobs, src_marked, lp_marked):
+        for j, srcm, lpm in zip(jobs, src_marked, lp_marked, strict=False):
             pp = per_pair[j["pair"]]
             lpc = lp_plain[j["pair"]]
             bounds = sorted(set(pp["starts"]) | set(pp["ends"]))
@@ -324,7 +324,7 @@ class ConstrainedProjector(Projector):
                 break
             lps = sc.score([r[2] for r in reqs], [r[3] for r in reqs])
             by: dict[int, tuple[Any, list, list]] = {}
-            for (bb, pair, _, _), lp in zip(reqs, lps):
+            for (bb, pair, _, _), lp in zip(reqs, lps, strict=False):
                 by.setdefault(id(bb), (bb, [], []))
                 by[id(bb)][1].append(pair)
                 by[id(bb)][2].append(lp)
@@ -344,7 +344,7 @@ class ConstrainedProjector(Projector):
                 s, e, _ = pp["cspans"][j["span"]]
                 texts = [self._span_text(pairs[j["pair"]], pp, a, b) for _, (a, b) in top]
                 extra = self.reranker(pp["src"][s:e], texts)
-                top = sorted(((t[0] + self.rerank_weight * x, t[1]) for t, x in zip(top, extra)),
+                top = sorted(((t[0] + self.rerank_weight * x, t[1]) for t, x in zip(top, extra, strict=False)),
                              key=lambda t: (-t[0], t[1]))
             total = dict(bb.top)
             rev = {p: s for s, p in bb.top}

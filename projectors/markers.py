@@ -305,7 +305,7 @@ class MarkersProjector(Projector):
         if self.typed and self.check_vocab:
             self._check_tags({lab for p in pairs for _, _, lab in p.spans})
         plans, marked = [], []
-        for (text, cspans), p in zip(views, pairs):
+        for text, cspans in views:
             ok, ms = self._choose(text, [lab for _, _, lab in cspans]) if cspans else (False, None)
             plans.append((ok, ms))
             if ok:
@@ -314,9 +314,9 @@ class MarkersProjector(Projector):
         ent_tr: dict[str, str] = {}
         if self.translate_entities:
             ents = sorted({text[s:e] for (text, cspans) in views for s, e, _ in cspans})
-            ent_tr = dict(zip(ents, self.translator.translate(ents))) if ents else {}
+            ent_tr = dict(zip(ents, self.translator.translate(ents), strict=False)) if ents else {}
         results = []
-        for p, (text, cspans), (ok, ms) in zip(pairs, views, plans):
+        for p, (text, cspans), (ok, ms) in zip(pairs, views, plans, strict=False):
             out = next(outputs) if ok else None
             results.append(self._one(p, text, cspans, ok, ms, out, ent_tr))
         return results
@@ -363,7 +363,7 @@ class MarkersProjector(Projector):
             outer = [g for g in gsegs if g.depth == 0]
             same = len(outer) == len(idx)
             weights = []
-            for a, i in enumerate(idx):
+            for a in range(len(idx)):
                 row = []
                 for b, g in enumerate(gsegs):
                     w = sims[a][b]

@@ -99,7 +99,7 @@ def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[t
     for m in _TOKEN_RE.finditer(text):
         s, e = m.span()
         bounds = [s] + sorted(c for c in cuts if s < c < e) + [e]
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in zip(bounds, bounds[1:], strict=False):
             if any(_is_unspaced(c) for c in text[a:b]):
                 start = a
                 for i in range(a, b):

@@ -26,9 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-__all__ = ["DICT_EN_DE", "MARKERS", "build_known_answer_model", "build_spm", "known_answer_model", "translate_words"]
+__all__ = ["DICT_EN_DE", "MARKERS", "build_known_answer_model", "build_spm", "known_answer", "translate_words"]
 
 DICT_EN_DE: dict[str, str] = {
     "the": "die", "red": "rote", "house": "Haus", "is": "ist", "big": "groß", "John": "Johann",
@@ -164,10 +163,15 @@ def translate_words(text: str, dictionary: Mapping[str, str] = DICT_EN_DE) -> st
     return " ".join(dictionary.get(w, w) for w in text.split())
 
 
-@pytest.fixture(scope="session")
-def known_answer_model(tmp_path_factory):
-    """The known-answer model behind the real adapter (``workbench.mt.CT2Model``)."""
+
+_CACHE: dict[str, object] = {}
+
+
+def known_answer(tmp_path_factory):
+    """The known-answer model behind the real adapter (``workbench.mt.CT2Model``), built once."""
     from workbench.mt import CT2Model
 
-    d = build_known_answer_model(tmp_path_factory.mktemp("known-answer"))
-    return CT2Model(d, beam_size=2, max_decoding_length=200)
+    if "model" not in _CACHE:
+        d = build_known_answer_model(tmp_path_factory.mktemp("known-answer"))
+        _CACHE["model"] = CT2Model(d, beam_size=2, max_decoding_length=200, intra_threads=1)
+    return _CACHE["model"]

@@ -12,9 +12,14 @@ from projectors.base import Pair
 from projectors.constrained import BranchAndBound, brute_force, marked_sequence
 from projectors.markers import MarkerSet
 from projectors.mtbase import VocabularyError
-from tests.mt_fixtures import known_answer_model, translate_words  # noqa: F401
+from tests.mt_fixtures import known_answer, translate_words
 
 OPEN, CLOSE = ["▁", "["], ["▁", "]"]
+
+
+@pytest.fixture(scope="module")
+def ka(tmp_path_factory):
+    return known_answer(tmp_path_factory)
 
 
 def _synthetic(rng: random.Random, m: int, planted: bool):
@@ -31,8 +36,10 @@ def _synthetic(rng: random.Random, m: int, planted: bool):
 
     def lp(seq, marked=True):
         out, k, o, c = [], 0, 0, 0
-        for j, s in enumerate(seq):
-            r = random.Random(hash((seed, marked, tuple(seq[: j + 1])))).random()
+        h = hash((seed, marked))
+        for s in seq:
+            h = hash((h, s))  # rolling hash of the prefix: a causal, deterministic 'model'
+            r = (h % 1_000_003) / 1_000_003
             if not planted:
                 out.append(-8 * r)
                 continue
@@ -105,7 +112,7 @@ def test_top_n_equals_brute_force_ranking():
     for _ in range(200):
         starts, ends, prefix0, fn, first, _, _ = _case(rng, planted=rng.random() < 0.5, k_cands=8)
         pairs = [(a, b) for a in starts for b in ends if a < b]
-        scores = sorted(((sum(x), p) for x, p in zip(fn(pairs), pairs)), key=lambda t: (-t[0], t[1]))
+        scores = sorted(((sum(x), p) for x, p in zip(fn(pairs), pairs, strict=False)), key=lambda t: (-t[0], t[1]))
         bb = BranchAndBound(starts, ends, prefix0, len(OPEN), batch_size=3, top_n=3, first=first).run(fn)
         assert [p for _, p in bb.top] == [p for _, p in scores[:3]]
 
@@ -122,15 +129,15 @@ CASES = [
 
 
 @pytest.mark.parametrize("exhaustive", [False, True])
-def test_known_answer_constrained(known_answer_model, exhaustive):
+def test_known_answer_constrained(ka, exhaustive):
     pairs = []
     for src, spans in CASES:
-        tgt = known_answer_model.translate([src])[0]
+        tgt = ka.translate([src])[0]
         assert tgt == translate_words(src)
         pairs.append(Pair(src.split(), tgt.split(), spans, src, tgt))
-    proj = get("constrained.v1", scorer=known_answer_model, exhaustive=exhaustive)
+    proj = get("constrained.v1", scorer=ka, exhaustive=exhaustive)
     out = proj.project(pairs)
-    for (src, spans), p, pr in zip(CASES, pairs, out):
+    for (src, spans), p, pr in zip(CASES, pairs, out, strict=False):
         assert pr.tgt_text is None  # the given translation stands
         got = [" ".join(p.tgt_tokens[s.token_start:s.token_end]) for s in sorted(pr.spans, key=lambda s: s.source)]
         want = [translate_words(" ".join(src.split()[s:e])) for s, e, _ in spans]
@@ -144,36 +151,36 @@ def test_known_answer_constrained(known_answer_model, exhaustive):
         assert st["scored"] * 4 <= st["brute"], st
 
 
-def test_known_answer_source_with_brackets(known_answer_model):
+def test_known_answer_source_with_brackets(ka):
     src = "the [ old ] city of London is big ."
     tgt = translate_words(src)
     pair = Pair(src.split(), tgt.split(), [(6, 7, "LOC")], src, tgt)
-    pr = get("constrained.v1", scorer=known_answer_model).project([pair])[0]
+    pr = get("constrained.v1", scorer=ka).project([pair])[0]
     s = pr.spans[0]
     assert s.outcome == "projected" and pair.tgt_tokens[s.token_start:s.token_end] == ["London"]
-    pr = get("markers.v1", translator=known_answer_model).project([pair])[0]
+    pr = get("markers.v1", translator=ka).project([pair])[0]
     s = pr.spans[0]
     assert pr.tgt_text == tgt  # the literal brackets survive, "{ }" were the markers
     assert s.outcome == "projected" and pr.tgt_tokens[s.token_start:s.token_end] == ["London"]
 
 
-def test_known_answer_vocabulary(known_answer_model):
+def test_known_answer_vocabulary(ka):
     with pytest.raises(VocabularyError, match="not in the model's vocabulary"):
-        get("constrained.v1", scorer=known_answer_model, markers=[MarkerSet("⟦", "⟧")])
+        get("constrained.v1", scorer=ka, markers=[MarkerSet("⟦", "⟧")])
     with pytest.raises(VocabularyError, match="typed markers"):
-        get("constrained.v1", scorer=known_answer_model, typed=True).project(
+        get("constrained.v1", scorer=ka, typed=True).project(
             [Pair(["John"], ["Johann"], [(0, 1, "DATE")], "John", "Johann")])
 
 
-def test_known_answer_rerank_keeps_exact_best(known_answer_model):
+def test_known_answer_rerank_keeps_exact_best(ka):
     from projectors.constrained import reverse_reranker
 
     src, spans = CASES[0]
     tgt = translate_words(src)
     pair = Pair(src.split(), tgt.split(), spans, src, tgt)
     # the forward model as a (crude) reverse scorer: the re-ranked choice must still be a top-n pair
-    proj = get("constrained.v1", scorer=known_answer_model, top_n=3,
-               reranker=reverse_reranker(known_answer_model), rerank_weight=0.0)
+    proj = get("constrained.v1", scorer=ka, top_n=3,
+               reranker=reverse_reranker(ka), rerank_weight=0.0)
     pr = proj.project([pair])[0]
     got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in pr.spans]
     assert got == ["Johann Schmidt", "Neu York"]

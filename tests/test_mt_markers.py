@@ -10,7 +10,12 @@ from projectors import get
 from projectors.base import Pair
 from projectors.markers import BRACKETS, CURLY, MarkerSet, insert_markers, parse_markers
 from projectors.mtbase import VocabularyError, tokenize
-from tests.mt_fixtures import known_answer_model, translate_words  # noqa: F401
+from tests.mt_fixtures import known_answer, translate_words
+
+
+@pytest.fixture(scope="module")
+def ka(tmp_path_factory):
+    return known_answer(tmp_path_factory)
 
 
 class DictTranslator:
@@ -194,28 +199,28 @@ def _expected(src: str, spans):
 
 
 @pytest.mark.parametrize("typed", [False, True])
-def test_known_answer_markers(known_answer_model, typed):
+def test_known_answer_markers(ka, typed):
     pairs = [Pair(s.split(), [], spans, s) for s, spans in CASES]
-    proj = get("markers.v1", translator=known_answer_model, typed=typed).project(pairs)
-    for (src, spans), p in zip(CASES, proj):
+    proj = get("markers.v1", translator=ka, typed=typed).project(pairs)
+    for (src, spans), p in zip(CASES, proj, strict=False):
         assert p.tgt_text == translate_words(src)
         got = [" ".join(p.tgt_tokens[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
         assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
         assert got == _expected(src, spans)
 
 
-def test_known_answer_markers_keep_target(known_answer_model):
+def test_known_answer_markers_keep_target(ka):
     # translate-test direction: spans are written on a given target sentence
     src, spans = CASES[2]
     tgt = translate_words(src)
     pair = Pair(src.split(), tgt.split(), spans, src, tgt)
-    p = get("markers.v1", translator=known_answer_model, keep_target=True).project([pair])[0]
+    p = get("markers.v1", translator=ka, keep_target=True).project([pair])[0]
     assert p.tgt_text is None
     got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
     assert got == _expected(src, spans)
 
 
-def test_known_answer_vocabulary_check(known_answer_model):
+def test_known_answer_vocabulary_check(ka):
     with pytest.raises(VocabularyError):
-        get("markers.v1", translator=known_answer_model, markers=[MarkerSet("⟦", "⟧")])
-    assert get("markers.v1", translator=known_answer_model, markers=[BRACKETS, CURLY]).markers == [BRACKETS, CURLY]
+        get("markers.v1", translator=ka, markers=[MarkerSet("⟦", "⟧")])
+    assert get("markers.v1", translator=ka, markers=[BRACKETS, CURLY]).markers == [BRACKETS, CURLY]

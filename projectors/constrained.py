@@ -28,6 +28,7 @@ from typing import Any
 from projectors.base import Pair, ProjectedSpan, Projection, Projector, register
 from projectors.markers import BRACKETS, CURLY, MarkerSet, insert_markers
 from projectors.mtbase import VocabularyError, source_view, target_view
+from projectors.mtbase import model_signature as _model_sig
 
 __all__ = ["BranchAndBound", "ConstrainedProjector", "brute_force", "reverse_reranker", "marked_sequence"]
 
@@ -228,7 +229,8 @@ class ConstrainedProjector(Projector):
         self.stats = {"spans": 0, "scored": 0, "brute": 0, "candidate_scored": 0}
 
     def signature(self) -> dict[str, Any]:
-        return {"projector": self.name, "candidates": "all" if self.exhaustive else self.max_candidates,
+        return {"projector": self.name, "model": _model_sig(self.scorer),
+                "candidates": "all" if self.exhaustive else self.max_candidates,
                 "markers": "".join(m.open + m.close for m in self.markers), "typed": self.typed,
                 "top_n": self.top_n, "rerank": bool(self.reranker), "min_score": self.min_score,
                 "fallback": self.fallback.name if self.fallback else None}
@@ -346,12 +348,10 @@ class ConstrainedProjector(Projector):
                 extra = self.reranker(pp["src"][s:e], texts)
                 top = sorted(((t[0] + self.rerank_weight * x, t[1]) for t, x in zip(top, extra, strict=False)),
                              key=lambda t: (-t[0], t[1]))
-            total = dict(bb.top)
-            rev = {p: s for s, p in bb.top}
+            fwd = {p: s for s, p in bb.top}
             a, b = top[0][1]
             n = len(pp["tgt"]) + len(o) + len(c) + 1
-            conf = math.exp(rev[(a, b)] / n) if (a, b) in rev else 0.0
-            del total
+            conf = math.exp(fwd[(a, b)] / n)  # exp(mean log-prob per piece) of the chosen sequence
             pp["best"][j["span"]] = (pp["starts"][a], pp["ends"][b], conf)
 
     @staticmethod

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projectors.base import Pair, ProjectedSpan, Projection, Projector, register
-from projectors.mtbase import VocabularyError, source_view, target_view, tokenize
+from projectors.mtbase import VocabularyError, model_signature, source_view, target_view, tokenize
 
 __all__ = ["MarkerSet", "MarkersProjector", "Segment", "parse_markers", "insert_markers", "BRACKETS", "CURLY"]
 
@@ -270,7 +270,7 @@ class MarkersProjector(Projector):
         self.markers = sets
 
     def signature(self) -> dict[str, Any]:
-        return {"projector": self.name, "typed": self.typed,
+        return {"projector": self.name, "model": model_signature(self.translator), "typed": self.typed,
                 "markers": "".join(m.open + m.close for m in self.markers), "pad": self.pad,
                 "fuzzy": self.fuzzy_threshold, "entities": self.translate_entities,
                 "keep_target": self.keep_target,

@@ -21,6 +21,7 @@ __all__ = [
     "locate_tokens",
     "source_view",
     "target_view",
+    "model_signature",
 ]
 
 
@@ -149,3 +150,11 @@ def target_view(pair) -> tuple[str, list[tuple[int, int]]]:
     if pair.tgt_text is not None and pair.tgt_offsets is not None:
         return pair.tgt_text, list(pair.tgt_offsets)
     return locate_tokens(pair.tgt_tokens, pair.tgt_text)
+
+
+def model_signature(model: object) -> str | None:
+    """``model.signature()`` rendered as ``k=v,...`` when the model object has one."""
+    sig = getattr(model, "signature", None)
+    if not callable(sig):
+        return None
+    return ",".join(f"{k}={v}" for k, v in sorted(dict(sig()).items()))

@@ -105,7 +105,15 @@ class CT2Model:
                                  where=str(self.model_dir), fix="check the language code for this model family")
 
     def signature(self) -> dict[str, Any]:
-        return {"model": self.model_dir.name, "beam": self.beam_size}
+        """Model identity (directory name + content hash of model.bin's size and head) and decoding."""
+        import hashlib
+
+        mb = self.model_dir / "model.bin"
+        h = hashlib.sha256(str(mb.stat().st_size).encode())
+        with mb.open("rb") as fh:
+            h.update(fh.read(1 << 20))
+        return {"model": f"{self.model_dir.name}@{h.hexdigest()[:10]}", "beam": self.beam_size,
+                "src_prefix": "+".join(self.source_prefix), "tgt_prefix": "+".join(self.target_prefix)}
 
     # -- tokenisation ----------------------------------------------------------------------------
     def tokenize_source(self, texts: Sequence[str]) -> list[list[str]]:

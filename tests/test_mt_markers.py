@@ -224,3 +224,35 @@ def test_known_answer_vocabulary_check(ka):
     with pytest.raises(VocabularyError):
         get("markers.v1", translator=ka, markers=[MarkerSet("⟦", "⟧")])
     assert get("markers.v1", translator=ka, markers=[BRACKETS, CURLY]).markers == [BRACKETS, CURLY]
+
+
+def test_entity_translated_alone_helps_matching():
+    pair = Pair("Germany and France beat Spain .".split(), [],
+                [(0, 1, "LOC"), (2, 3, "LOC"), (4, 5, "LOC")])
+    out = "[ Deutschland ] und [ Frankreich ] schlagen Spanien ."  # one marker pair lost
+    p = get("markers.v1", translator=DictTranslator([out])).project([pair])[0]
+    # fuzzy evidence from the source text alone: France ~ Frankreich (0.62); Germany matches nothing
+    assert [s.outcome for s in p.spans] == ["dropped", "projected", "dropped"]
+    tr = DictTranslator([])
+    tr.translate = lambda texts, _o=[[out], ["Frankreich", "Deutschland", "Spanien"]]: _o.pop(0)
+    p = get("markers.v1", translator=tr, translate_entities=True).project([pair])[0]
+    by = {s.source: s for s in p.spans}
+    assert p.tgt_tokens[by[0].token_start:by[0].token_end] == ["Deutschland"]
+    assert p.tgt_tokens[by[1].token_start:by[1].token_end] == ["Frankreich"]
+    assert by[2].outcome == "dropped"
+
+
+def test_adapter_counts_unknown_pieces_and_checks_language_tokens(ka):
+    from workbench.errors import ModelError
+    from workbench.mt import CT2Model
+
+    before = ka.unknown_pieces
+    ka.translate(["the red house"])
+    assert ka.unknown_pieces == before
+    ka.translate(["the zzz house"])
+    assert ka.unknown_pieces > before
+    assert ka.unknown(["[", "zzz", "<PER>", "⟦"]) == ["zzz", "⟦"]
+    with pytest.raises(ModelError, match="language token"):
+        CT2Model(ka.model_dir, target_prefix=["deu_Latn"])
+    with pytest.raises(ModelError, match="model.bin"):
+        CT2Model(ka.model_dir.parent)

@@ -95,6 +95,8 @@ class CT2Model:
         self.max_batch_size = max_batch_size
         self.source_prefix, self.source_suffix = list(source_prefix), list(source_suffix)
         self.target_prefix = list(target_prefix)
+        #: pieces read or scored so far that the model only knows as <unk> (CTranslate2 does not say)
+        self.unknown_pieces = 0
         for tok in self.source_prefix + self.source_suffix:
             if tok not in self.src_vocab:
                 raise ModelError(f"language token {tok!r} is not in the source vocabulary",
@@ -117,7 +119,9 @@ class CT2Model:
 
     # -- tokenisation ----------------------------------------------------------------------------
     def tokenize_source(self, texts: Sequence[str]) -> list[list[str]]:
-        return [self.source_prefix + p + self.source_suffix for p in self.sp_src.encode(list(texts), out_type=str)]
+        out = [self.source_prefix + p + self.source_suffix for p in self.sp_src.encode(list(texts), out_type=str)]
+        self.unknown_pieces += sum(p not in self.src_vocab for ps in out for p in ps)
+        return out
 
     def tokenize_target(self, texts: Sequence[str]) -> list[Any]:
         from projectors.mtbase import Pieces
@@ -128,6 +132,7 @@ class CT2Model:
             b2c = _byte_to_char(text)
             out.append(Pieces([p.piece for p in proto.pieces],
                               [(b2c[p.begin], b2c[p.end]) for p in proto.pieces]))
+            self.unknown_pieces += sum(p.piece not in self.tgt_vocab for p in proto.pieces)
         return out
 
     def unknown(self, strings: Sequence[str]) -> list[str]:

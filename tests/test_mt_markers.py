@@ -256,3 +256,36 @@ def test_adapter_counts_unknown_pieces_and_checks_language_tokens(ka):
         CT2Model(ka.model_dir, target_prefix=["deu_Latn"])
     with pytest.raises(ModelError, match="model.bin"):
         CT2Model(ka.model_dir.parent)
+
+
+_WORDS = ["John", "Smith", "lives", "in", "New", "York", "Mary", "met", "the", "old", "city", ","]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_source_marker_characters_never_misread(ka, data):
+    """Real model, random sentences that contain literal brackets / braces: every span gets an
+    outcome, and a projected span is always the dictionary translation of its source words."""
+    words = data.draw(st.lists(st.sampled_from(_WORDS + ["[", "]", "{", "}"]), min_size=1, max_size=12))
+    cands = [i for i, w in enumerate(words) if w not in "[]{}"]
+    starts = sorted(set(data.draw(st.lists(st.sampled_from(cands), max_size=3)))) if cands else []
+    spans, end = [], 0
+    for s in starts:
+        if s >= end:
+            e = s + 1
+            while e < len(words) and words[e] not in "[]{}" and data.draw(st.booleans()):
+                e += 1
+            spans.append((s, e, data.draw(st.sampled_from(["PER", "LOC"]))))
+            end = e
+    src = " ".join(words)
+    typed = data.draw(st.booleans())
+    p = get("markers.v1", translator=ka, typed=typed).project([Pair(words, [], spans, src)])[0]
+    assert sorted(s.source for s in p.spans) == list(range(len(spans)))
+    for s in p.spans:
+        a, b, _ = spans[s.source]
+        if s.outcome == "projected":
+            assert " ".join(p.tgt_tokens[s.token_start:s.token_end]) == translate_words(" ".join(words[a:b]))
+        else:
+            assert s.outcome == "dropped" and s.reason
+            if not typed:  # only when the source holds characters of both marker sets
+                assert any(c in src for c in "[]") and any(c in src for c in "{}")

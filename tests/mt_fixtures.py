@@ -17,6 +17,9 @@ CTranslate2 Transformer (1 encoder + 1 decoder layer, 1 head, pre-norm) is set b
 
 With ``add_source_eos`` the source ``</s>`` sits at position n and maps to ``</s>``: decoding
 stops after n pieces. Markers, ``▁`` and special tokens translate to themselves.
+
+:func:`build_reordering_model` adds a changed word order (``red house`` -> ``casa roja``): its
+encoder finds adjective-noun pairs and swaps their target positions (see its docstring).
 """
 
 from __future__ import annotations

@@ -184,3 +184,11 @@ def test_known_answer_rerank_keeps_exact_best(ka):
     pr = proj.project([pair])[0]
     got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in pr.spans]
     assert got == ["Johann Schmidt", "Neu York"]
+
+
+def test_empty_or_unscorable_target_drops_with_reason(ka):
+    pairs = [Pair(["John"], [], [(0, 1, "PER")], "John", ""),
+             Pair("John lives".split(), "Johann wohnt".split(), [], "John lives", "Johann wohnt")]
+    out = get("constrained.v1", scorer=ka).project(pairs)
+    assert out[0].spans[0].outcome == "dropped" and "boundary" in out[0].spans[0].reason
+    assert out[1].spans == []

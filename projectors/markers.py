@@ -338,19 +338,19 @@ class MarkersProjector(Projector):
                 for i in range(n):
                     reasons[i] = "the translation of the marked sentence is empty"
             else:
-                placed, reasons = self._match(text, cspans, clean, segs, ent_tr)
+                placed, reasons = self._match(text, cspans, clean, segs, ent_tr, typed=ms is None)
         if self.keep_target or not ok or not clean.strip():
             return self._finish_given(p, cspans, clean, placed, reasons)
         return self._finish_own(p, cspans, clean, placed, reasons)
 
-    def _match(self, text, cspans, clean, segs, ent_tr):
+    def _match(self, text, cspans, clean, segs, ent_tr, typed):
         placed: dict[int, tuple[int, int, float, str]] = {}
         reasons: dict[int, str] = {}
         groups: dict[str | None, list[int]] = {}
         for i, (_, _, lab) in enumerate(cspans):
-            groups.setdefault(lab if self.typed else None, []).append(i)
+            groups.setdefault(lab if typed else None, []).append(i)
         for key, idx in groups.items():
-            gsegs = [g for g in segs if (g.label == key if self.typed else True)]
+            gsegs = [g for g in segs if (g.label == key if typed else True)]
             if not gsegs:
                 for i in idx:
                     reasons[i] = "no marked segment in the translation (markers dropped)"

@@ -289,3 +289,13 @@ def test_source_marker_characters_never_misread(ka, data):
             assert s.outcome == "dropped" and s.reason
             if not typed:  # only when the source holds characters of both marker sets
                 assert any(c in src for c in "[]") and any(c in src for c in "{}")
+
+
+def test_typed_with_tags_in_source_falls_back_to_brackets():
+    pair = Pair("the <PER> tag for John".split(), [], [(4, 5, "PER")])
+    tr = DictTranslator(["das <PER> Tag für [ Johann ]"])
+    p = get("markers.v1", translator=tr, typed=True).project([pair])[0]
+    assert tr.calls == [["the <PER> tag for [ John ]"]]
+    assert p.tgt_text == "das <PER> Tag für Johann"
+    s = p.spans[0]
+    assert s.outcome == "projected" and p.tgt_tokens[s.token_start:s.token_end] == ["Johann"]

@@ -23,6 +23,7 @@ bench:
     {{python}} bench/ingest.py
     {{python}} bench/translate.py
     {{python}} bench/project_align.py
+    {{python}} bench/project_mt.py
 
 # the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:

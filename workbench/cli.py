@@ -683,6 +683,56 @@ def models_list() -> None:
     console.print(f"cache: {models_home()}", highlight=False)
 
 
+# -- MT-guided projection: translate-test back-projection (mtproject) ----------------------------
+@app.command("project-back")
+def project_back_cmd(
+    original: Annotated[Path, typer.Argument(help="Original (target-language) sentences: .txt one per "
+                        "line, or CoNLL/JSONL (tags ignored).")],
+    english: Annotated[Path, typer.Argument(help="Their English translations with predicted spans "
+                       "(CoNLL or JSONL), same order.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output file (.conll or .jsonl).")],
+    projector: Annotated[str, typer.Option("--projector", "-p", help="Registered projector, e.g. "
+                         "constrained.v1, markers.v1, align.eflomal.v1.")] = "constrained.v1",
+    model: Annotated[Optional[Path], typer.Option(help="CTranslate2 model English -> original language "
+                     "(markers.*, constrained.*), with its sentencepiece files.")] = None,
+    source_prefix: Annotated[Optional[str], typer.Option(help="Source language token(s), comma-separated "
+                             "(e.g. eng_Latn for NLLB).")] = None,
+    target_prefix: Annotated[Optional[str], typer.Option(help="Target language token(s), comma-separated "
+                             "(e.g. deu_Latn for NLLB).")] = None,
+    original_format: Annotated[Optional[str], typer.Option(help="lines, conll or jsonl (default: by "
+                               "extension).")] = None,
+    scheme: Annotated[str, typer.Option(help="Tag scheme of CoNLL input/output.")] = "iob2",
+) -> None:
+    """Write spans predicted on English translations back onto the original sentences.
+
+    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 -o test.de.pred.conll
+    """
+    from workbench.load import read, write
+    from workbench.project_back import make_projector, project_back, read_originals
+
+    mt = None
+    if model is not None:
+        from workbench.mt import CT2Model
+
+        mt = CT2Model(model, source_prefix=source_prefix.split(",") if source_prefix else (),
+                      target_prefix=target_prefix.split(",") if target_prefix else ())
+    proj = make_projector(projector, model=mt)
+    en_opts = {"scheme": scheme} if str(english).endswith((".conll", ".iob", ".bio", ".tsv")) else {}
+    origs = read_originals(original, original_format)
+    results = project_back(origs, read(english, **en_opts), proj)
+    counts: dict[str, int] = {}
+
+    def counted():
+        for ex in results:
+            for o in ex.outcomes:
+                counts[o.outcome] = counts.get(o.outcome, 0) + 1
+            yield ex
+
+    opts = {"scheme": scheme} if str(out).endswith(".conll") else {}
+    n = write(counted(), out, **opts)
+    console.print(f"wrote {n} sentences to {out}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+
+
 def run() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,393 @@
+"""``constrained.v1``: marker positions searched in a fixed translation (CODEC, Le et al. 2024).
+
+The clean translation is kept (full quality). For each source span, the source is marked
+(``… [ Paris ] …``) and the projector searches the marker positions ``(a, b)`` in the clean
+translation that the model scores highest: ``log P(clean[:a] [ clean[a:b] ] clean[b:] </s> | marked
+source)``, by forced decoding (``Scorer.score``; CTranslate2 ``score_batch``).
+
+1. Candidates: the clean translation is scored given the marked and the unmarked source; the
+   boundaries where the log-prob drops most (the model wanted a marker there) are the candidate
+   positions (``max_candidates``; token boundaries of the target only).
+2. Exact search (:class:`BranchAndBound`): log-probs are <= 0, so the log-prob of a prefix bounds
+   every sequence that starts with it. The clean translation scored given the marked source bounds
+   every pair with start ``a`` by ``log P(clean[:a])``; one scored sequence ``(a, b)`` bounds every
+   ``(a, c)`` by the log-prob of its prefix ``clean[:a] [ clean[a:min(b, c)]``. Pairs whose bound is
+   below the best score found are never scored; the result equals brute force over all candidate
+   pairs. Searches of all spans of a batch run together, their sequences scored in shared batches.
+3. Optional re-ranking of the ``top_n`` pairs (e.g. :func:`reverse_reranker`: log-prob of the source
+   span given the target span under a reverse-direction model).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from projectors.base import Pair, ProjectedSpan, Projection, Projector, register
+from projectors.markers import BRACKETS, CURLY, MarkerSet, insert_markers
+from projectors.mtbase import VocabularyError, source_view, target_view
+from projectors.mtbase import model_signature as _model_sig
+
+__all__ = ["BranchAndBound", "ConstrainedProjector", "brute_force", "reverse_reranker", "marked_sequence"]
+
+_EPS = 1e-4  # slack for float noise between batches (a bound may be off by ~1e-6)
+
+
+def marked_sequence(clean: Sequence[str], a: int, b: int, open_: Sequence[str], close: Sequence[str]) -> list[str]:
+    """``clean[:a] + open + clean[a:b] + close + clean[b:]`` (pieces; ``</s>`` is implicit)."""
+    return [*clean[:a], *open_, *clean[a:b], *close, *clean[b:]]
+
+
+@dataclass
+class BranchAndBound:
+    """Exact search of the best ``(a, b)`` (``a < b``, ``a`` in starts, ``b`` in ends).
+
+    Drive it with :meth:`next_batch` / :meth:`update` until :attr:`done` (so several searches can
+    share one scoring call). ``prefix0[a]`` is the log-prob of ``clean[:a]`` given the marked source
+    (``len(clean) + 1`` values); a scored sequence is given as its per-piece log-probs (``</s>``
+    last) and must come from the same model (causal: a position's log-prob depends only on the
+    pieces before it).
+
+    Attributes:
+        scored: number of sequences scored.
+        top: up to ``top_n`` best ``(score, (a, b))``, best first.
+    """
+
+    starts: Sequence[int]
+    ends: Sequence[int]
+    prefix0: Sequence[float]
+    n_open: int
+    batch_size: int = 4
+    top_n: int = 1
+    first: Sequence[tuple[int, int]] = ()
+    scored: int = 0
+    top: list[tuple[float, tuple[int, int]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pairs = [(a, b) for a in sorted(set(self.starts)) for b in sorted(set(self.ends)) if a < b]
+        self.max_end = {a: max(b for x, b in self.pairs if x == a) for a, _ in self.pairs}
+        self.bound: dict[tuple[int, int], float] = {p: self.prefix0[p[0]] for p in self.pairs}
+        self.probed: set[int] = set()
+        self.results: dict[tuple[int, int], float] = {}
+        self._first = [p for p in dict.fromkeys(self.first) if p in self.bound]
+
+    @property
+    def brute(self) -> int:
+        """Sequences brute force scores: every candidate pair."""
+        return len(self.pairs)
+
+    def _threshold(self) -> float:
+        return self.top[-1][0] - _EPS if len(self.top) >= self.top_n else -math.inf
+
+    @property
+    def done(self) -> bool:
+        return not self.next_batch(peek=True)
+
+    def next_batch(self, peek: bool = False) -> list[tuple[int, int]]:
+        """The next pairs to score (empty when the search is finished)."""
+        thr = self._threshold()
+        live = [p for p in self.pairs if p not in self.results and self.bound[p] >= thr]
+        if not live:
+            return []
+        if peek:
+            return live[:1]
+        batch: list[tuple[int, int]] = []
+        for p in self._first:
+            if p not in self.results and p in live and len(batch) < self.batch_size:
+                batch.append(p)
+        self._first = []
+        live.sort(key=lambda p: (-self.bound[p], p))
+        for a, b in live:
+            if len(batch) >= self.batch_size:
+                break
+            p = (a, b) if a in self.probed else (a, self.max_end[a])  # probe: widest info for a
+            if p not in batch and p not in self.results:
+                batch.append(p)
+        return batch
+
+    def update(self, pairs: Sequence[tuple[int, int]], logprobs: Sequence[Sequence[float]]) -> None:
+        """Record the per-piece log-probs of the marked sequences of ``pairs``."""
+        for (a, b), lps in zip(pairs, logprobs, strict=False):
+            if (a, b) in self.results:
+                continue
+            self.scored += 1
+            total = float(sum(lps))
+            self.results[(a, b)] = total
+            self.bound[(a, b)] = total
+            self.probed.add(a)
+            cum = [0.0]
+            for x in lps:
+                cum.append(cum[-1] + x)
+            for (x, c) in self.pairs:
+                if x == a and (x, c) != (a, b):
+                    k = min(c, b) - a + self.n_open + a  # pieces of clean[:a] + open + clean[a:min(b,c)]
+                    self.bound[(x, c)] = min(self.bound[(x, c)], cum[k])
+            self.top.append((total, (a, b)))
+            self.top.sort(key=lambda t: (-t[0], t[1]))
+            del self.top[self.top_n:]
+
+    def run(self, score_fn: Callable[[list[tuple[int, int]]], Sequence[Sequence[float]]]) -> BranchAndBound:
+        """Run to the end with one scoring function (tests, single searches)."""
+        while True:
+            batch = self.next_batch()
+            if not batch:
+                return self
+            self.update(batch, score_fn(batch))
+
+
+def brute_force(starts: Sequence[int], ends: Sequence[int],
+                score_fn: Callable[[list[tuple[int, int]]], Sequence[Sequence[float]]]) -> tuple[float, tuple[int, int]] | None:
+    """Score every candidate pair; the best ``(score, (a, b))`` (ties: smallest pair)."""
+    pairs = [(a, b) for a in sorted(set(starts)) for b in sorted(set(ends)) if a < b]
+    if not pairs:
+        return None
+    scores = [float(sum(x)) for x in score_fn(pairs)]
+    return min(((s, p) for s, p in zip(scores, pairs, strict=False)), key=lambda t: (-t[0], t[1]))
+
+
+def reverse_reranker(reverse_scorer: Any) -> Callable[[str, list[str]], list[float]]:
+    """A re-ranker from a target->source scorer: mean log-prob of the source span text given each
+    candidate target span text."""
+
+    def rerank(src_span: str, tgt_spans: list[str]) -> list[float]:
+        src = reverse_scorer.tokenize_target([src_span])[0].pieces
+        srcs = reverse_scorer.tokenize_source(tgt_spans)
+        lps = reverse_scorer.score(srcs, [src] * len(tgt_spans))
+        return [sum(x) / max(1, len(x)) for x in lps]
+
+    return rerank
+
+
+def _piece_boundary(x: int, text: str, offsets: list[tuple[int, int]]) -> int:
+    """Index of the piece boundary at character offset ``x`` (whitespace-insensitive), or -1."""
+    m = len(offsets)
+    for i in range(m + 1):
+        pos = offsets[i][0] if i < m else len(text)
+        lo, hi = min(pos, x), max(pos, x)
+        if text[lo:hi].strip() == "" and (i == 0 or offsets[i - 1][1] <= max(x, offsets[i - 1][0])):
+            return i
+        if pos > x and text[x:pos].strip():
+            return -1
+    return -1
+
+
+@register("constrained.v1")
+class ConstrainedProjector(Projector):
+    """Constrained marker search in the given (clean) translation.
+
+    Args:
+        scorer: an object with ``tokenize_source``, ``tokenize_target``, ``score`` and
+            ``unknown`` (``projectors.mtbase.Scorer``), source -> target direction.
+        max_candidates: candidate marker positions per span (default 8; brute force would score
+            ``K(K-1)/2`` sequences).
+        exhaustive: every token boundary is a candidate (default False).
+        batch_size: sequences each search asks for per round (default 4; rounds of all spans of
+            a batch are scored together).
+        markers: marker sets, first one not in the source is used (default ``[ ]`` then ``{ }``).
+        typed: typed tags ``<LABEL> … </LABEL>`` as markers (default False).
+        top_n: keep the n best pairs (exact) for re-ranking (default 1).
+        reranker: ``f(src_span_text, [tgt_span_text, ...]) -> [score, ...]`` added to the
+            forward log-prob with ``rerank_weight`` (default None).
+        min_score: drop projections whose confidence (exp of the mean piece log-prob of the best
+            marked sequence) is below it (default 0: keep all).
+        fallback: a projector for spans that could not be placed.
+    """
+
+    def __init__(self, scorer: Any, *, max_candidates: int = 8, exhaustive: bool = False,
+                 batch_size: int = 4, markers: Sequence[MarkerSet] = (BRACKETS, CURLY),
+                 typed: bool = False, top_n: int = 1,
+                 reranker: Callable[[str, list[str]], list[float]] | None = None,
+                 rerank_weight: float = 1.0, min_score: float = 0.0,
+                 fallback: Projector | None = None, check_vocab: bool = True):
+        for m in ("tokenize_source", "tokenize_target", "score"):
+            if not hasattr(scorer, m):
+                raise TypeError(f"constrained.v1 needs scorer= with a {m}() method (projectors.mtbase.Scorer)")
+        self.scorer = scorer
+        self.max_candidates = max(2, max_candidates)
+        self.exhaustive = exhaustive
+        self.batch_size = max(1, batch_size)
+        self.typed = typed
+        self.top_n = max(1, top_n)
+        self.reranker = reranker
+        self.rerank_weight = rerank_weight
+        self.min_score = min_score
+        self.fallback = fallback
+        self.check_vocab = check_vocab and hasattr(scorer, "unknown")
+        sets = list(markers)
+        if self.check_vocab and not typed:
+            bad = scorer.unknown([sets[0].open, sets[0].close])
+            if bad:
+                raise VocabularyError(
+                    f"constrained.v1: marker(s) {bad} are not in the model's vocabulary (they would "
+                    "be scored as <unk>); pass markers=[MarkerSet(...)] with strings the model knows")
+            sets = [sets[0]] + [s for s in sets[1:] if not scorer.unknown([s.open, s.close])]
+        self.markers = sets
+        #: counters over all calls: spans searched, sequences scored by the search, by brute force,
+        #: and sequences scored to find candidates
+        self.stats = {"spans": 0, "scored": 0, "brute": 0, "candidate_scored": 0}
+
+    def signature(self) -> dict[str, Any]:
+        return {"projector": self.name, "model": _model_sig(self.scorer),
+                "candidates": "all" if self.exhaustive else self.max_candidates,
+                "markers": "".join(m.open + m.close for m in self.markers), "typed": self.typed,
+                "top_n": self.top_n, "rerank": bool(self.reranker), "min_score": self.min_score,
+                "fallback": self.fallback.name if self.fallback else None}
+
+    def _markers_for(self, text: str, label: str) -> tuple[str, str] | None:
+        if self.typed:
+            return f"<{label}>", f"</{label}>"
+        for ms in self.markers:
+            if not any(c in text for c in ms.chars()):
+                return ms.open, ms.close
+        return None
+
+    def _project_batch(self, pairs: list[Pair]) -> list[Projection]:
+        sc = self.scorer
+        jobs: list[dict[str, Any]] = []  # one per span
+        per_pair = []
+        tgt_views = [target_view(p) for p in pairs]
+        tgt_pieces = sc.tokenize_target([t for t, _ in tgt_views]) if pairs else []
+        for pi, (p, (tt, toffs), tp) in enumerate(zip(pairs, tgt_views, tgt_pieces, strict=False)):
+            st, cspans = source_view(p)
+            starts: dict[int, int] = {}
+            ends: dict[int, int] = {}
+            for k, (s, e) in enumerate(toffs):
+                i = _piece_boundary(s, tt, tp.offsets)
+                j = _piece_boundary(e, tt, tp.offsets)
+                if i >= 0:
+                    starts.setdefault(i, k)
+                if j >= 0:
+                    ends[j] = k + 1
+            per_pair.append({"src": st, "cspans": cspans, "starts": starts, "ends": ends,
+                             "tgt": tp.pieces, "reasons": {}, "best": {}})
+            for si, (s, e, lab) in enumerate(cspans):
+                mk = self._markers_for(st, lab)
+                if mk is None:
+                    per_pair[pi]["reasons"][si] = "the source contains characters of every marker set"
+                    continue
+                if not starts or not ends or not tp.pieces:
+                    per_pair[pi]["reasons"][si] = "the target has no token boundary at a piece boundary"
+                    continue
+                ms = MarkerSet(*mk)
+                jobs.append({"pair": pi, "span": si, "marked": insert_markers(st, [(s, e, lab)], ms),
+                             "open": mk[0], "close": mk[1]})
+        if self.typed and self.check_vocab and jobs:
+            bad = sc.unknown(sorted({j[k] for j in jobs for k in ("open", "close")}))
+            if bad:
+                raise VocabularyError(f"constrained.v1: typed markers {bad} are not in the model's vocabulary")
+        if jobs:
+            self._search(pairs, per_pair, jobs)
+        return [self._finish(p, pp) for p, pp in zip(pairs, per_pair, strict=False)]
+
+    def _search(self, pairs, per_pair, jobs) -> None:
+        sc = self.scorer
+        src_plain = sc.tokenize_source([pp["src"] for pp in per_pair])
+        src_marked = sc.tokenize_source([j["marked"] for j in jobs])
+        mk_pieces = {}
+        for s in {j[k] for j in jobs for k in ("open", "close")}:
+            mk_pieces[s] = sc.tokenize_target([s])[0].pieces
+        # 1. candidates from log-prob drops
+        lp_plain = sc.score(src_plain, [pp["tgt"] for pp in per_pair])
+        lp_marked = sc.score(src_marked, [per_pair[j["pair"]]["tgt"] for j in jobs])
+        self.stats["candidate_scored"] += len(per_pair) + len(jobs)
+        searches = []
+        for j, srcm, lpm in zip(jobs, src_marked, lp_marked, strict=False):
+            pp = per_pair[j["pair"]]
+            lpc = lp_plain[j["pair"]]
+            bounds = sorted(set(pp["starts"]) | set(pp["ends"]))
+            drop = {i: lpm[i] - lpc[i] for i in bounds}
+            ranked = sorted(bounds, key=lambda i: (drop[i], i))
+            if self.exhaustive or len(bounds) <= self.max_candidates:
+                cands = set(bounds)
+            else:
+                cands = set(ranked[: self.max_candidates])
+                for i in ranked[self.max_candidates:]:  # make sure at least one pair exists
+                    if any(a < b for a in cands & pp["starts"].keys() for b in cands & pp["ends"].keys()):
+                        break
+                    cands.add(i)
+            starts = sorted(cands & pp["starts"].keys())
+            ends = sorted(cands & pp["ends"].keys())
+            prefix0 = [0.0]
+            for x in lpm[:-1]:
+                prefix0.append(prefix0[-1] + x)
+            first = [(a, b) for a in ranked[:2] for b in ranked[:2] if a < b and a in pp["starts"] and b in pp["ends"]]
+            o, c = mk_pieces[j["open"]], mk_pieces[j["close"]]
+            bb = BranchAndBound(starts, ends, prefix0, len(o), self.batch_size, self.top_n, first)
+            searches.append((j, srcm, o, c, bb))
+        # 2. all searches advance together; their sequences share scoring calls
+        while True:
+            reqs = []
+            for j, srcm, o, c, bb in searches:
+                for a, b in bb.next_batch():
+                    reqs.append((bb, (a, b), srcm, marked_sequence(per_pair[j["pair"]]["tgt"], a, b, o, c)))
+            if not reqs:
+                break
+            lps = sc.score([r[2] for r in reqs], [r[3] for r in reqs])
+            by: dict[int, tuple[Any, list, list]] = {}
+            for (bb, pair, _, _), lp in zip(reqs, lps, strict=False):
+                by.setdefault(id(bb), (bb, [], []))
+                by[id(bb)][1].append(pair)
+                by[id(bb)][2].append(lp)
+            for bb, ps, ls in by.values():
+                bb.update(ps, ls)
+        # 3. results (optionally re-ranked)
+        for j, _srcm, o, c, bb in searches:
+            pp = per_pair[j["pair"]]
+            self.stats["spans"] += 1
+            self.stats["scored"] += bb.scored
+            self.stats["brute"] += bb.brute
+            if not bb.top:
+                pp["reasons"][j["span"]] = "no candidate marker positions in the target"
+                continue
+            top = bb.top
+            if self.reranker is not None and len(top) > 1:
+                s, e, _ = pp["cspans"][j["span"]]
+                texts = [self._span_text(pairs[j["pair"]], pp, a, b) for _, (a, b) in top]
+                extra = self.reranker(pp["src"][s:e], texts)
+                top = sorted(((t[0] + self.rerank_weight * x, t[1]) for t, x in zip(top, extra, strict=False)),
+                             key=lambda t: (-t[0], t[1]))
+            fwd = {p: s for s, p in bb.top}
+            a, b = top[0][1]
+            n = len(pp["tgt"]) + len(o) + len(c) + 1
+            conf = math.exp(fwd[(a, b)] / n)  # exp(mean log-prob per piece) of the chosen sequence
+            pp["best"][j["span"]] = (pp["starts"][a], pp["ends"][b], conf)
+
+    @staticmethod
+    def _span_text(p: Pair, pp: dict, a: int, b: int) -> str:
+        return " ".join(p.tgt_tokens[pp["starts"][a]:pp["ends"][b]])
+
+    def _finish(self, p: Pair, pp: dict) -> Projection:
+        cspans = pp["cspans"]
+        out: list[ProjectedSpan | None] = [None] * len(cspans)
+        reasons = pp["reasons"]
+        taken: list[tuple[int, int, int]] = []
+        for si, (ts, te, conf) in sorted(pp["best"].items(), key=lambda t: -t[1][2]):
+            if conf < self.min_score:
+                reasons[si] = f"confidence {conf:.3f} below min_score {self.min_score}"
+                continue
+            clash = next((k for a, b, k in taken if a < te and ts < b), None)
+            if clash is not None:
+                reasons[si] = f"best marker positions overlap the projection of span {clash}"
+                continue
+            taken.append((ts, te, si))
+            out[si] = ProjectedSpan(si, cspans[si][2], "projected", ts, te, conf)
+        missing = [i for i in range(len(cspans)) if out[i] is None]
+        if missing and self.fallback is not None:
+            sub = Pair(list(p.src_tokens), list(p.tgt_tokens), [p.spans[i] for i in missing],
+                       p.src_text, p.tgt_text, p.src_offsets, p.tgt_offsets)
+            for ps in self.fallback.project([sub])[0].spans:
+                i = missing[ps.source]
+                why = reasons.get(i, "not placed")
+                if ps.outcome != "dropped" and not any(a < ps.token_end and ps.token_start < b
+                                                       for a, b, _ in taken):
+                    taken.append((ps.token_start, ps.token_end, i))
+                    out[i] = ProjectedSpan(i, cspans[i][2], "fallback", ps.token_start, ps.token_end,
+                                           ps.score, f"{why}; projected by {self.fallback.name}")
+                else:
+                    reasons[i] = f"{why}; fallback {self.fallback.name} did not place it either"
+        for i in range(len(cspans)):
+            if out[i] is None:
+                out[i] = ProjectedSpan(i, cspans[i][2], "dropped", reason=reasons.get(i, "not placed"))
+        return Projection([s for s in out if s is not None])

@@ -1,0 +1,121 @@
+"""Translate-test back-projection: spans predicted on English translations -> original sentences.
+
+Translate-test runs an English tagger on English translations of target-language test data; the
+predicted spans must then be written on the *original* sentences. Every registered projector can
+do it, with English as the source side and the original sentence as the (fixed) target:
+
+- alignment projectors (``align.*``): align English <-> original and project, as for training data;
+- ``constrained.v1``: the original sentence is the fixed translation; marker positions in it are
+  searched with an English -> original-language model (CODEC's translate-test setting);
+- ``markers.v1``: the marked English sentence is translated English -> original language, and each
+  marked segment is located in the original sentence by exact, then fuzzy string match
+  (``keep_target=True``); segments that cannot be found are dropped (or go to ``fallback``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError, InputError
+from workbench.records import Example, Span, SpanOutcome
+
+__all__ = ["project_back", "make_projector", "read_originals", "MT_PROJECTORS"]
+
+#: projector families that need a translation model (``model=``)
+MT_PROJECTORS = ("markers.", "constrained.")
+
+
+def make_projector(name: str, *, model: Any = None, keep_target: bool = True, **options: Any) -> Any:
+    """A projector by registered name; ``model`` (a ``workbench.mt.CT2Model`` or a CTranslate2
+    directory) is required by the MT-guided ones and given as their translator / scorer."""
+    import projectors
+
+    if name.startswith(MT_PROJECTORS):
+        if model is None:
+            raise ConfigError(f"projector {name} needs a translation model (English -> original language)",
+                              fix="pass --model DIR (a CTranslate2 model with its sentencepiece files)")
+        if isinstance(model, (str, Path)):
+            from workbench.mt import CT2Model
+
+            model = CT2Model(model)
+        if name.startswith("markers."):
+            options = {"translator": model, "keep_target": keep_target, **options}
+        else:
+            options = {"scorer": model, **options}
+    try:
+        return projectors.get(name, **options)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), fix="choose a registered projector") from None
+    except ValueError as exc:  # e.g. projectors.mtbase.VocabularyError
+        from workbench.errors import ModelError
+
+        raise ModelError(str(exc), fix="use markers the model knows, or another projector") from None
+
+
+def read_originals(path: str | Path, format: str | None = None, **options: Any) -> Iterator[Example]:
+    """Original sentences: ``lines`` (one sentence per line, for ``.txt``), or any reader format
+    (spans, if any, are ignored)."""
+    from workbench.load import read
+
+    p = Path(path)
+    if format == "lines" or (format is None and p.suffix.lower() in (".txt", ".lines")):
+        if not p.is_file():
+            raise InputError("no such file", where=str(p), fix="check the path")
+        with p.open(encoding="utf-8") as fh:
+            for i, line in enumerate(fh, 1):
+                yield Example.from_text(f"{p.stem}-{i}", line.rstrip("\r\n"), where=f"{p}:{i}")
+        return
+    for ex in read(p, format=format, **options):
+        yield Example(ex.id, ex.text, ex.offsets, [], ex.lang, ex.split, ex.meta)
+
+
+def project_back(originals: Iterable[Example], english: Iterable[Example], projector: Any, *,
+                 batch_size: int = 64) -> Iterator[Example]:
+    """Yield each original sentence with the English spans projected onto it, in order.
+
+    ``english[k]`` is the English translation of ``originals[k]`` with predicted spans. Every
+    English span gets a :class:`SpanOutcome` on the output example.
+    """
+    from projectors.base import Pair
+
+    orig_it, en_it = iter(originals), iter(english)
+    k = 0
+    while True:
+        batch: list[tuple[Example, Example]] = []
+        for o in orig_it:
+            e = next(en_it, None)
+            if e is None:
+                raise InputError(f"{k + len(batch) + 1} original sentences but fewer English ones",
+                                 fix="give one English translation per original sentence, in order")
+            batch.append((o, e))
+            if len(batch) >= batch_size:
+                break
+        if not batch:
+            if next(en_it, None) is not None:
+                raise InputError(f"more English sentences than the {k} original ones",
+                                 fix="give one English translation per original sentence, in order")
+            return
+        pairs = [Pair(e.tokens, o.tokens, [(s.token_start, s.token_end, s.label) for s in e.spans],
+                      e.text, o.text, list(e.offsets), list(o.offsets)) for o, e in batch]
+        for (o, e), proj in zip(batch, projector.project(pairs), strict=True):
+            if proj.tgt_text is not None and proj.tgt_text != o.text:
+                raise ConfigError(f"projector {projector.name} replaced the target sentence",
+                                  fix="use keep_target=True for markers.v1 in back-projection")
+            spans, outcomes, used = [], [], []
+            for ps in sorted(proj.spans, key=lambda s: s.source):
+                outcome, reason = ps.outcome, ps.reason
+                if outcome != "dropped":
+                    if any(a < ps.token_end and ps.token_start < b for a, b in used):
+                        outcome, reason = "dropped", "overlaps another projected span"
+                    else:
+                        used.append((ps.token_start, ps.token_end))
+                        spans.append(Span(o.offsets[ps.token_start][0], o.offsets[ps.token_end - 1][1],
+                                          ps.label, ps.token_start, ps.token_end, ps.score, ps.source))
+                outcomes.append(SpanOutcome(ps.source, ps.label, outcome, reason, projector.name,
+                                            ps.score if outcome != "dropped" else None))
+            meta = {**o.meta, "en_text": e.text}
+            yield Example(o.id, o.text, list(o.offsets), sorted(spans, key=lambda s: s.start), o.lang,
+                          o.split, meta, outcomes)
+        k += len(batch)

@@ -1,0 +1,112 @@
+"""The Ray executor of :mod:`workbench.distributed` (imported only for ``executor="ray"``).
+
+One actor per worker (``num_cpus``/``num_gpus`` each) builds the :class:`ShardWorker` once. The
+driver keeps one shard in flight per actor and hands the next shard to whichever actor finishes
+first, so a slow worker never holds up the others and a failure is attributed to exactly one
+shard. Actors restart when their process dies (``max_restarts=-1``) and Ray retries the shard
+they were running (``max_task_retries``, ``retry_exceptions``); after ``max_retries`` retries the
+stage fails with a :class:`ShardError` naming the shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from workbench.distributed import (
+    ExecutorOptions,
+    Shard,
+    ShardError,
+    ShardWorker,
+    Staging,
+    WorkerContext,
+    _ShardRunner,
+    shard_failed,
+)
+from workbench.errors import ConfigError
+
+__all__ = ["run_ray"]
+
+
+class _RayShardRunner(_ShardRunner):
+    def run(self, shard: Shard, payload: list[pa.Table]) -> Any:  # type: ignore[override]
+        try:
+            return super().run(shard, payload)
+        except ShardError as exc:  # a wrong answer is not retried: return it to the driver
+            return exc
+
+
+def _init(opts: ExecutorOptions) -> bool:
+    """Connect to (or start) Ray unless this process already did; True if we did."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("executor 'ray' needs Ray", where="--executor ray",
+                          fix="pip install 'workbench[ray]' (or pip install 'ray[data]')") from None
+    if ray.is_initialized():
+        return False
+    ray.init(address=opts.ray_address, runtime_env=opts.runtime_env, include_dashboard=False,
+             log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+    return True
+
+
+def run_ray(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], ShardWorker],
+            staging: Staging, opts: ExecutorOptions, check_ids: bool,
+            finished: Callable[[Shard, int, int], None]) -> None:
+    """Run the shards of ``todo`` on ``opts.workers`` Ray actors; ``finished`` per shard."""
+    import ray
+    from ray.exceptions import RayActorError, RayError, RayTaskError
+
+    started = _init(opts)
+    actors: list[Any] = []
+    try:
+        nxt = next(todo, None)
+        if nxt is None:  # everything already staged: start no actor, load no model
+            return
+        actor_cls = ray.remote(_RayShardRunner).options(
+            num_cpus=opts.cpus_per_worker, num_gpus=opts.gpus_per_worker,
+            max_restarts=-1, max_task_retries=opts.max_retries,
+        )
+        actors = [
+            actor_cls.remote(factory, staging,
+                             WorkerContext("ray", opts.cpus_per_worker, opts.gpus_per_worker, i),
+                             check_ids)
+            for i in range(opts.workers)
+        ]
+        idle = list(range(len(actors)))[::-1]
+        inflight: dict[Any, tuple[Shard, int]] = {}
+        while True:
+            while idle and nxt is not None:
+                shard, payload = nxt
+                a = idle.pop()
+                ref = actors[a].run.options(retry_exceptions=True).remote(shard, payload)
+                inflight[ref] = (shard, a)
+                nxt = next(todo, None)
+            if not inflight:
+                break
+            ready, _ = ray.wait(list(inflight), num_returns=1)
+            for ref in ready:
+                shard, a = inflight.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except RayTaskError as exc:  # the worker raised on every attempt
+                    cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+                    raise shard_failed(shard, opts.max_retries + 1, cause, staging) from None
+                except (RayActorError, RayError) as exc:  # the worker process died every time
+                    raise shard_failed(shard, opts.max_retries + 1, exc, staging) from None
+                if isinstance(result, ShardError):
+                    raise result
+                _, rows, pid = result
+                finished(shard, rows, pid)
+                idle.append(a)
+    finally:
+        for actor in actors:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - best effort, the actor may be gone already
+                pass
+        if started:
+            ray.shutdown()

@@ -10,15 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ray_fixtures import (  # noqa: F401 - fixtures
-    SHARD_SIZE,
-    DroppingWorker,
-    FailingWorker,
-    dist_examples,
-    tiny_factory,
-    tiny_model,
-    worker_kwargs,
-)
+from tests import ray_fixtures as rf
+from tests.ray_fixtures import SHARD_SIZE, DroppingWorker, FailingWorker, worker_kwargs
 from workbench.distributed import (
     ExecutorOptions,
     ShardError,
@@ -32,6 +25,7 @@ from workbench.records import Example
 from workbench.signature import Signature
 
 ROOT = Path(__file__).resolve().parents[1]
+dist_examples, tiny_model, tiny_factory = rf.dist_examples, rf.tiny_model, rf.tiny_factory
 
 
 def _ids(examples, key="k", size=SHARD_SIZE):
@@ -46,7 +40,7 @@ def test_shard_ids_are_deterministic_and_content_addressed(dist_examples):
     changed = list(dist_examples)
     changed[7] = Example(id=changed[7].id, text=changed[7].text + " !", lang="en")
     b = _ids(changed)
-    assert [i for i, (x, y) in enumerate(zip(a, b)) if x != y] == [7 // SHARD_SIZE]
+    assert [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y] == [7 // SHARD_SIZE]
     # batches, Arrow tables and single examples make the same shards
     from workbench.store import examples_to_arrow
 
@@ -64,7 +58,7 @@ def test_local_run_stages_shards_and_commits_one_version(store, tmp_path, dist_e
     out = list(store.examples(v))
     assert [e.id for e in out] == [e.id for e in dist_examples]
     assert all(e.lang == "de" and e.meta["src_text"] == s.text and e.text and e.offsets
-               for e, s in zip(out, dist_examples))
+               for e, s in zip(out, dist_examples, strict=True))
     assert not any((tmp_path / "st").rglob("*.parquet"))  # committed, then cleaned up
     # same signature: the stored version is reused, nothing runs
     again = run_stage(store, dist_examples, tiny_factory, corpus="sample.de", stage="translate",
@@ -111,7 +105,7 @@ def test_pairs_reach_the_worker_as_tuples(tmp_path, dist_examples):
                       staging=str(tmp_path), shard_size=4)
     out = [e for b in run.batches() for e in b]
     assert [e.id for e in out] == [e.id for e in dist_examples[:10]]
-    assert all(e.text == f"{s.text} ||| {s.text}" for e, s in zip(out, dist_examples))
+    assert all(e.text == f"{s.text} ||| {s.text}" for e, s in zip(out, dist_examples[:10], strict=True))
 
 
 class _PairWorker:

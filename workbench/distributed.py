@@ -38,8 +38,6 @@ from workbench.records import Example
 from workbench.store import EXAMPLE_SCHEMA, examples_from_arrow, examples_to_arrow
 
 if TYPE_CHECKING:
-    import pyarrow.fs as pafs
-
     from workbench.signature import Signature
     from workbench.store import Store, Version
 
@@ -349,7 +347,7 @@ class _ShardRunner:
 
     def run(self, shard: Shard, payload: list[pa.Table]) -> tuple[str, int, int]:
         cols = [examples_from_arrow(t) for t in payload]
-        batch: list[Any] = cols[0] if len(cols) == 1 else list(zip(*cols))
+        batch: list[Any] = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
         out = self.worker(batch)
         table = out if isinstance(out, pa.Table) else examples_to_arrow(out)
         if self.check_ids:
@@ -472,7 +470,7 @@ def _run_local(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[
             ctx = WorkerContext("local", opts.cpus_per_worker * opts.workers, opts.gpus_per_worker)
             runner = _ShardRunner(factory, staging, ctx, check_ids)
         last: BaseException | None = None
-        for attempt in range(opts.max_retries + 1):
+        for _ in range(opts.max_retries + 1):
             try:
                 _, rows, pid = runner.run(shard, payload)
                 break

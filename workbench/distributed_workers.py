@@ -80,7 +80,7 @@ class CT2GreedyWorker:
             max_decoding_length=self.max_decoding_length, return_scores=True,
         )
         out = []
-        for ex, res in zip(batch, results):
+        for ex, res in zip(batch, results, strict=True):
             hyp = res.hypotheses[0][len(self.target_prefix):]
             text = self._decode(hyp)
             score = float(res.scores[0]) if res.scores else 0.0

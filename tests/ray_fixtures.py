@@ -95,7 +95,7 @@ class ReportingWorker(CT2GreedyWorker):
 
     log: str = ""
     delay: float = 0.0
-    tag: str = ""
+    tag: str = "run"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -164,3 +164,15 @@ def worker_kwargs(model: Path) -> dict:
 @pytest.fixture(scope="session")
 def tiny_factory(tiny_model: Path) -> functools.partial:
     return functools.partial(CT2GreedyWorker, **worker_kwargs(tiny_model))
+
+
+@dataclass
+class DyingWorker(CT2GreedyWorker):
+    """Its process dies (``os._exit``) on every shard containing example ``poison``."""
+
+    poison: str = ""
+
+    def __call__(self, batch: list[Example]) -> list[Example]:
+        if any(ex.id == self.poison for ex in batch):
+            os._exit(3)
+        return super().__call__(batch)

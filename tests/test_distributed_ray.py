@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests import ray_fixtures as rf
-from tests.ray_fixtures import SHARD_SIZE, FailingWorker, ReportingWorker, worker_kwargs
+from tests.ray_fixtures import (
+    SHARD_SIZE,
+    DyingWorker,
+    FailingWorker,
+    ReportingWorker,
+    worker_kwargs,
+)
 from workbench.distributed import ExecutorOptions, ShardError, Staging, run_sharded, run_stage
 from workbench.signature import Signature
 from workbench.store import Store
@@ -158,3 +164,14 @@ def test_shard_failing_every_attempt_fails_the_stage_naming_it(ray_cluster, tmp_
     err = info.value
     assert "s0031" in err.example_ids and err.shard_id.startswith(f"{31 // SHARD_SIZE:06d}-")
     assert "cannot translate s0031" in str(err) and err.attempts == 2
+
+
+def test_shard_killing_its_worker_every_time_fails_the_stage_naming_it(ray_cluster, tmp_path,
+                                                                       dist_examples, tiny_model):
+    fac = functools.partial(DyingWorker, **worker_kwargs(tiny_model), poison="s0013")
+    with pytest.raises(ShardError) as info:
+        run_sharded(dist_examples, fac, key="die", executor="ray", workers=2, max_retries=1,
+                    shard_size=SHARD_SIZE, staging=str(tmp_path))
+    err = info.value
+    assert "s0013" in err.example_ids and err.shard_id.startswith(f"{13 // SHARD_SIZE:06d}-")
+    assert err.attempts == 2 and "s0013" in str(err)

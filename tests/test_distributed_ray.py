@@ -26,6 +26,7 @@ from tests.ray_fixtures import (
     worker_kwargs,
 )
 from workbench.distributed import ExecutorOptions, ShardError, Staging, run_sharded, run_stage
+from workbench.distributed_ray import ray_init_kwargs
 from workbench.signature import Signature
 from workbench.store import Store
 
@@ -42,8 +43,8 @@ def ray_cluster():
     if ray.is_initialized():
         ray.shutdown()
     path = os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    opts = ExecutorOptions(executor="ray", runtime_env={"env_vars": {"PYTHONPATH": path}})
+    ray.init(num_cpus=2, **ray_init_kwargs(opts))
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 

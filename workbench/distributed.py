@@ -334,6 +334,16 @@ def _plan(source: Iterable[Any], key: str, size: int) -> Iterator[tuple[Shard, l
 
 
 # -- the worker side ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ShardResult:
+    """What a worker reports for a staged shard."""
+
+    shard_id: str
+    rows: int
+    pid: int
+    seconds: float  # time in the worker: decode, compute, stage
+
+
 class _ShardRunner:
     """Builds the worker once, then runs shards: decode, call, check ids, stage."""
 
@@ -345,7 +355,8 @@ class _ShardRunner:
         self.worker = factory()
         self.staging, self.check_ids = staging, check_ids
 
-    def run(self, shard: Shard, payload: list[pa.Table]) -> tuple[str, int, int]:
+    def run(self, shard: Shard, payload: list[pa.Table]) -> ShardResult:
+        t0 = time.perf_counter()
         cols = [examples_from_arrow(t) for t in payload]
         batch: list[Any] = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
         out = self.worker(batch)
@@ -362,7 +373,7 @@ class _ShardRunner:
                     fix="a ShardWorker must return one output per input with the same id, in order "
                     "(or run with check_ids=False)")
         n = self.staging.write(shard.id, table.cast(EXAMPLE_SCHEMA))
-        return shard.id, n, self.pid
+        return ShardResult(shard.id, n, self.pid, time.perf_counter() - t0)
 
 
 # -- driver ------------------------------------------------------------------------------------
@@ -377,6 +388,8 @@ class ShardedRun:
     skipped: list[str] = field(default_factory=list)
     worker_pids: set[int] = field(default_factory=set)
     seconds: float = 0.0
+    #: per executed shard: (worker seconds, seconds since the start when the driver saw it done)
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def n_examples(self) -> int:
@@ -444,12 +457,13 @@ def run_sharded(
             else:
                 yield shard, payload
 
-    def finished(shard: Shard, rows: int, pid: int) -> None:
-        run.rows[shard.id] = rows
+    def finished(shard: Shard, res: ShardResult) -> None:
+        run.rows[shard.id] = res.rows
         run.executed.append(shard.id)
-        run.worker_pids.add(pid)
+        run.worker_pids.add(res.pid)
+        run.timeline.append((res.seconds, time.perf_counter() - t0))
         if on_shard:
-            on_shard(shard, rows)
+            on_shard(shard, res.rows)
 
     if opts.executor == "local":
         _run_local(todo(), worker_factory, staging, opts, check_ids, finished)
@@ -463,7 +477,7 @@ def run_sharded(
 
 def _run_local(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], ShardWorker],
                staging: Staging, opts: ExecutorOptions, check_ids: bool,
-               finished: Callable[[Shard, int, int], None]) -> None:
+               finished: Callable[[Shard, ShardResult], None]) -> None:
     runner: _ShardRunner | None = None
     for shard, payload in todo:
         if runner is None:  # build the worker (load the model) only when there is work
@@ -472,7 +486,7 @@ def _run_local(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[
         last: BaseException | None = None
         for _ in range(opts.max_retries + 1):
             try:
-                _, rows, pid = runner.run(shard, payload)
+                res = runner.run(shard, payload)
                 break
             except ShardError:
                 raise
@@ -480,7 +494,7 @@ def _run_local(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[
                 last = exc
         else:
             raise shard_failed(shard, opts.max_retries + 1, last, staging)
-        finished(shard, rows, pid)
+        finished(shard, res)
 
 
 def shard_failed(shard: Shard, attempts: int, cause: BaseException | None,

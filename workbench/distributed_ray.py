@@ -20,6 +20,7 @@ from workbench.distributed import (
     ExecutorOptions,
     Shard,
     ShardError,
+    ShardResult,
     ShardWorker,
     Staging,
     WorkerContext,
@@ -28,7 +29,7 @@ from workbench.distributed import (
 )
 from workbench.errors import ConfigError
 
-__all__ = ["run_ray"]
+__all__ = ["ray_init_kwargs", "run_ray"]
 
 
 class _RayShardRunner(_ShardRunner):
@@ -37,6 +38,25 @@ class _RayShardRunner(_ShardRunner):
             return super().run(shard, payload)
         except ShardError as exc:  # a wrong answer is not retried: return it to the driver
             return exc
+
+
+def ray_init_kwargs(opts: ExecutorOptions | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``ray.init`` for the executor's options.
+
+    Joining a cluster (``ray_address``) uses the cluster's settings. A local Ray started here
+    runs its workers at normal priority (Ray's default, ``nice 15``, lets any other process on
+    the machine starve them; fine on a dedicated node, not on a workstation).
+    """
+    opts = opts or ExecutorOptions()
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                          "logging_level": logging.WARNING, "configure_logging": False}
+    if opts.runtime_env:
+        kw["runtime_env"] = opts.runtime_env
+    if opts.ray_address:
+        kw["address"] = opts.ray_address
+    else:
+        kw["_system_config"] = {"worker_niceness": 0}
+    return kw
 
 
 def _init(opts: ExecutorOptions) -> bool:
@@ -48,14 +68,13 @@ def _init(opts: ExecutorOptions) -> bool:
                           fix="pip install 'workbench[ray]' (or pip install 'ray[data]')") from None
     if ray.is_initialized():
         return False
-    ray.init(address=opts.ray_address, runtime_env=opts.runtime_env, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+    ray.init(**ray_init_kwargs(opts))
     return True
 
 
 def run_ray(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], ShardWorker],
             staging: Staging, opts: ExecutorOptions, check_ids: bool,
-            finished: Callable[[Shard, int, int], None]) -> None:
+            finished: Callable[[Shard, ShardResult], None]) -> None:
     """Run the shards of ``todo`` on ``opts.workers`` Ray actors; ``finished`` per shard."""
     import ray
     from ray.exceptions import RayActorError, RayError, RayTaskError
@@ -99,8 +118,7 @@ def run_ray(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], 
                     raise shard_failed(shard, opts.max_retries + 1, exc, staging) from None
                 if isinstance(result, ShardError):
                     raise result
-                _, rows, pid = result
-                finished(shard, rows, pid)
+                finished(shard, result)
                 idle.append(a)
     finally:
         for actor in actors:

@@ -38,6 +38,51 @@ from workbench.distributed_workers import CT2GreedyWorker  # noqa: E402
 from workbench.records import Example  # noqa: E402
 
 
+class CpuMeter:
+    """CPU seconds used by this process and all its descendants (a local Ray's GCS, raylet,
+    agents and workers) while running: processes are sampled every ``interval`` seconds, so
+    workers that exit before the end still count (up to their last sample). CPU cost does not
+    depend on the load other processes put on the machine; wall-clock time does."""
+
+    def __init__(self, interval: float = 0.1):
+        import threading
+
+        self.interval, self.first, self.last = interval, {}, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                key = (p.pid, p.create_time())
+            except psutil.Error:
+                continue
+            self.first.setdefault(key, t.user + t.system)
+            self.last[key] = t.user + t.system
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._sample()  # processes alive before the run: count only what they use from now
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[k] - self.first[k] for k in self.last)
+
+
 def sentences(n: int, vocab: list[str], seed: int = 1) -> list[Example]:
     rng = np.random.default_rng(seed)
     out = []
@@ -100,19 +145,23 @@ def main() -> None:
 
     times: dict[str, list[float]] = {name: [] for name in configs}
     startup: dict[str, list[float]] = {name: [] for name in configs}
+    cpu: dict[str, list[float]] = {name: [] for name in configs}
     run_no = 0
     for r in range(args.rounds):
         for name, opts in configs.items():
             run_no += 1
-            run = run_sharded(data, worker, key=f"bench-{run_no}", options=opts,
-                              staging=str(tmp / "staging"), shard_size=args.shard_size)
+            with CpuMeter() as meter:
+                run = run_sharded(data, worker, key=f"bench-{run_no}", options=opts,
+                                  staging=str(tmp / "staging"), shard_size=args.shard_size)
             assert run.n_examples == len(data) and not run.skipped
+            cpu[name].append(meter.seconds)
             run.cleanup()
             times[name].append(run.seconds)
             # before the first shard's work began: worker start, model load, dispatch
             startup[name].append(min(done - busy for busy, done in run.timeline))
             print(f"  round {r + 1}: {name:<24} {len(data) / run.seconds:7.1f} sentences/s "
-                  f"({run.seconds:.1f}s, {startup[name][-1]:.1f}s before the first shard)",
+                  f"({run.seconds:.1f}s, {startup[name][-1]:.1f}s before the first shard, "
+                  f"{cpu[name][-1]:.1f} CPU-s)",
                   flush=True)
     ray.shutdown()
 
@@ -121,22 +170,29 @@ def main() -> None:
     steady = {name: len(data) / (med(ts) - med(startup[name])) for name, ts in times.items()}
     print(f"\n{args.sentences} sentences, shards of {args.shard_size}, greedy, <= {args.max_len} "
           f"target tokens; median of {args.rounds} interleaved rounds:")
-    print(f"  {'executor':<24} {'sentences/s':>11} {'start-up':>9} {'sent/s after start-up':>22}")
+    per_cpu = {name: len(data) / med(c) for name, c in cpu.items()}
+    print(f"  {'executor':<24} {'sentences/s':>11} {'start-up':>9} {'after start-up':>15} "
+          f"{'sentences/CPU-s':>16}")
     for name, v in rate.items():
-        print(f"  {name:<24} {v:11.1f} {med(startup[name]):8.1f}s {steady[name]:22.1f}")
+        print(f"  {name:<24} {v:11.1f} {med(startup[name]):8.1f}s {steady[name]:15.1f} "
+              f"{per_cpu[name]:16.1f}")
     for local, distributed in pairs:
         ratio, ratio_s = rate[distributed] / rate[local], steady[distributed] / steady[local]
         print(f"Ray / local at equal resources ({distributed} vs {local}): {ratio:.2f} "
               f"(overhead {100 * (1 - ratio):+.0f}%; after start-up {ratio_s:.2f}, "
-              f"{100 * (1 - ratio_s):+.0f}%)")
+              f"{100 * (1 - ratio_s):+.0f}%; CPU cost per sentence "
+              f"{100 * (per_cpu[local] / per_cpu[distributed] - 1):+.0f}%)")
     if not gpus:
         print(f"scaling ratio, Ray 2 workers / 1 worker: "
               f"{rate['ray, 2 workers x 1 cpu'] / rate['ray, 1 worker x 1 cpu']:.2f}  "
               f"(local 2 threads / 1 thread: "
               f"{rate['local, 2 threads'] / rate['local, 1 thread']:.2f})")
         ok = rate["ray, 2 workers x 1 cpu"] >= 0.85 * rate["local, 2 threads"]
+        ok_cpu = per_cpu["ray, 2 workers x 1 cpu"] >= 0.85 * per_cpu["local, 2 threads"]
         print(f"target: Ray with 2 workers within 15% of the local executor: "
-              f"{'met' if ok else 'NOT met'}")
+              f"{'met' if ok else 'NOT met'} in sentences/s on this machine now; "
+              f"{'met' if ok_cpu else 'NOT met'} in sentences per CPU-second (what an idle "
+              "machine's throughput follows)")
     print(f"load average {os.getloadavg()[0]:.1f} at end. On a machine shared with other "
           "processes these figures are noisy: compare only figures from the same run.")
 

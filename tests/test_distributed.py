@@ -12,6 +12,7 @@ import pytest
 
 from tests import ray_fixtures as rf
 from tests.ray_fixtures import SHARD_SIZE, DroppingWorker, FailingWorker, worker_kwargs
+from workbench import cli
 from workbench.distributed import (
     ExecutorOptions,
     ShardError,
@@ -144,3 +145,32 @@ def test_local_executor_never_imports_ray(tmp_path, tiny_model):
                          cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_executor_options_are_reusable_by_a_command():
+    import typer
+    from typer.testing import CliRunner
+
+    app, got = typer.Typer(), {}
+
+    @app.command()
+    def stage(executor: cli.ExecutorOpt = "local", ray_address: cli.RayAddressOpt = None,
+              workers: cli.WorkersOpt = 1, gpus_per_worker: cli.GpusPerWorkerOpt = 0.0,
+              cpus_per_worker: cli.CpusPerWorkerOpt = 1.0, staging: cli.StagingOpt = None,
+              shard_size: cli.ShardSizeOpt = 256) -> None:
+        got["opts"] = cli._executor_options(executor, ray_address, workers, gpus_per_worker,
+                                            cpus_per_worker, staging, shard_size)
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["--executor", "ray", "--ray-address", "auto", "--workers", "4",
+                              "--gpus-per-worker", "1", "--staging", "s3://b/p"], env={})
+    assert res.exit_code == 0, res.output
+    o = got["opts"]
+    assert (o.executor, o.ray_address, o.workers, o.gpus_per_worker, o.staging) == (
+        "ray", "auto", 4, 1.0, "s3://b/p")
+    res = runner.invoke(app, [], env={"RAY_ADDRESS": ""})
+    assert res.exit_code == 0 and got["opts"].executor == "local" and got["opts"].workers == 1
+    res = runner.invoke(app, ["--executor", "spark"])
+    assert res.exit_code != 0 and "spark" in res.output
+    res = runner.invoke(app, ["--workers", "0"])
+    assert res.exit_code != 0

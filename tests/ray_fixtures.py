@@ -176,3 +176,21 @@ class DyingWorker(CT2GreedyWorker):
         if any(ex.id == self.poison for ex in batch):
             os._exit(3)
         return super().__call__(batch)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray with 2 CPUs for the whole session; yields its GCS address (for other drivers).
+    Workers get the repository on PYTHONPATH, so test workers defined here import there."""
+    ray = pytest.importorskip("ray")
+    from workbench.distributed import ExecutorOptions
+    from workbench.distributed_ray import ray_init_kwargs
+
+    if ray.is_initialized():
+        ray.shutdown()
+    root = Path(__file__).resolve().parents[1]
+    path = os.pathsep.join(p for p in [str(root), os.environ.get("PYTHONPATH", "")] if p)
+    opts = ExecutorOptions(executor="ray", runtime_env={"env_vars": {"PYTHONPATH": path}})
+    ray.init(num_cpus=2, **ray_init_kwargs(opts))
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

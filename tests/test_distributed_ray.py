@@ -26,7 +26,6 @@ from tests.ray_fixtures import (
     worker_kwargs,
 )
 from workbench.distributed import ExecutorOptions, ShardError, Staging, run_sharded, run_stage
-from workbench.distributed_ray import ray_init_kwargs
 from workbench.signature import Signature
 from workbench.store import Store
 
@@ -35,18 +34,7 @@ pytestmark = pytest.mark.ray
 
 ROOT = Path(__file__).resolve().parents[1]
 dist_examples, tiny_model, tiny_factory = rf.dist_examples, rf.tiny_model, rf.tiny_factory
-
-
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """A local Ray with 2 CPUs for the whole session; its GCS address for other drivers."""
-    if ray.is_initialized():
-        ray.shutdown()
-    path = os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p)
-    opts = ExecutorOptions(executor="ray", runtime_env={"env_vars": {"PYTHONPATH": path}})
-    ray.init(num_cpus=2, **ray_init_kwargs(opts))
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+ray_cluster = rf.ray_cluster
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 
 from tests import ray_fixtures as rf
 from workbench.distributed import ExecutorOptions, run_stage
+from workbench.distributed_stages import ProjectWorker, TranslateWorker
 from workbench.signature import Signature
 
 translate_mod = pytest.importorskip("workbench.translate")
@@ -35,11 +36,8 @@ def src(store):
 
 
 def _translated(store, src, model, executor="local"):
-    from workbench.distributed_stages import TranslateWorker
-    from workbench.translate import TranslateOptions, translate
-
-    opts = TranslateOptions(**DECODING)
-    local, = translate(src, model=model, src_lang="en", tgt_langs="de", store=store, options=opts)
+    opts = translate_mod.TranslateOptions(**DECODING)
+    local, = translate_mod.translate(src, model=model, src_lang="en", tgt_langs="de", store=store, options=opts)
     worker = functools.partial(TranslateWorker, model, "en", "de", opts)
     dist = run_stage(store, store.examples(src), worker, corpus="sample-en.de.dist", stage="translate",
                      signature=Signature("translate", {"case": f"dist-{executor}"}), parents=[src],
@@ -58,18 +56,38 @@ def test_translate_worker_on_ray_matches_the_local_stage(ray_cluster, store, src
     assert _content(store, dist).equals(_content(store, local))
 
 
-def test_project_worker_matches_the_local_stage(store, src, ct2_models):
-    pytest.importorskip("workbench.project")
-    from workbench.distributed_stages import ProjectWorker
-    from workbench.project import project
+def _same_index_projector():
+    """A deterministic projector (eflomal samples from /dev/urandom, so two runs differ)."""
+    from projectors.base import PROJECTORS, ProjectedSpan, Projection, Projector, register
 
+    if "test.same-index.v1" not in PROJECTORS:
+
+        @register("test.same-index.v1")
+        class SameIndex(Projector):
+            def _project_batch(self, pairs):
+                out = []
+                for p in pairs:
+                    spans = []
+                    for i, (s, e, lab) in enumerate(p.spans):
+                        if e <= len(p.tgt_tokens):
+                            spans.append(ProjectedSpan(i, lab, "projected", s, e, 0.5))
+                        else:
+                            spans.append(ProjectedSpan(i, lab, "dropped", reason="past the end"))
+                    out.append(Projection(spans))
+                return out
+
+    return "test.same-index.v1"
+
+
+def test_project_worker_matches_the_local_stage(store, src, ct2_models):
+    project = pytest.importorskip("workbench.project").project
+    name = _same_index_projector()
     translated, _ = _translated(store, src, str(ct2_models["nllb"]))
-    local = project(translated, store=store)
+    local = project(translated, store=store, projector=name)
     by_id = {ex.id: ex for ex in store.examples(src)}
     pairs = ((by_id[t.id], t) for t in store.examples(translated))
-    # statistical aligners learn from one call's pairs: one shard = the local stage's one batch
-    dist = run_stage(store, pairs, ProjectWorker, corpus="sample-en.de.proj", stage="project",
-                     signature=Signature("project", {"case": "dist"}), parents=[translated, src],
-                     lang="de", options=ExecutorOptions(shard_size=50_000))
-    assert dist.n_spans == local.n_spans
+    dist = run_stage(store, pairs, functools.partial(ProjectWorker, name), corpus="sample-en.de.proj",
+                     stage="project", signature=Signature("project", {"case": "dist"}),
+                     parents=[translated, src], lang="de", options=ExecutorOptions(shard_size=5))
+    assert local.n_spans > 0 and dist.n_spans == local.n_spans
     assert _content(store, dist).equals(_content(store, local))

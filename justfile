@@ -21,6 +21,7 @@ typecheck:
 # benchmarks: print figures and ratios against a baseline measured in the same run
 bench:
     {{python}} bench/ingest.py
+    {{python}} bench/scale.py
 
 # the README's main job on the bundled example
 quickstart:

@@ -174,3 +174,12 @@ def test_cli_executor_options_are_reusable_by_a_command():
     assert res.exit_code != 0 and "spark" in res.output
     res = runner.invoke(app, ["--workers", "0"])
     assert res.exit_code != 0
+
+
+def test_worker_that_cannot_start_raises_its_own_error(tmp_path, dist_examples):
+    from workbench.distributed_workers import CT2GreedyWorker
+    from workbench.errors import ModelError
+
+    fac = functools.partial(CT2GreedyWorker, str(tmp_path / "no-model"), "de")
+    with pytest.raises(ModelError, match="no-model"):
+        run_sharded(dist_examples, fac, key="k", staging=str(tmp_path / "st"))

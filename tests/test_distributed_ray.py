@@ -164,3 +164,12 @@ def test_shard_killing_its_worker_every_time_fails_the_stage_naming_it(ray_clust
     err = info.value
     assert "s0013" in err.example_ids and err.shard_id.startswith(f"{13 // SHARD_SIZE:06d}-")
     assert err.attempts == 2 and "s0013" in str(err)
+
+
+def test_worker_that_cannot_start_raises_its_own_error(ray_cluster, tmp_path, dist_examples):
+    from workbench.distributed_workers import CT2GreedyWorker
+    from workbench.errors import ModelError
+
+    fac = functools.partial(CT2GreedyWorker, str(tmp_path / "no-model"), "de")
+    with pytest.raises(ModelError, match="no-model"):
+        run_sharded(dist_examples, fac, key="k", executor="ray", workers=2, staging=str(tmp_path))

@@ -32,8 +32,30 @@ from workbench.errors import ConfigError
 __all__ = ["ray_init_kwargs", "run_ray"]
 
 
+class _InitFailed:
+    """Building the worker failed (e.g. a missing model): not a shard's fault, not retried."""
+
+    def __init__(self, exc: BaseException):
+        import pickle
+
+        try:
+            pickle.dumps(exc)
+            self.exc = exc
+        except Exception:  # noqa: BLE001 - an unpicklable error still reaches the driver
+            self.exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
 class _RayShardRunner(_ShardRunner):
+    def __init__(self, *args: Any):
+        self.init_error: BaseException | None = None
+        try:
+            super().__init__(*args)
+        except Exception as exc:  # noqa: BLE001 - reported by run(), raised by the driver
+            self.init_error = exc
+
     def run(self, shard: Shard, payload: list[pa.Table]) -> Any:  # type: ignore[override]
+        if self.init_error is not None:
+            return _InitFailed(self.init_error)
         try:
             return super().run(shard, payload)
         except ShardError as exc:  # a wrong answer is not retried: return it to the driver
@@ -116,6 +138,8 @@ def run_ray(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], 
                     raise shard_failed(shard, opts.max_retries + 1, cause, staging) from None
                 except (RayActorError, RayError) as exc:  # the worker process died every time
                     raise shard_failed(shard, opts.max_retries + 1, exc, staging) from None
+                if isinstance(result, _InitFailed):
+                    raise result.exc
                 if isinstance(result, ShardError):
                     raise result
                 finished(shard, result)

@@ -183,3 +183,38 @@ def test_worker_that_cannot_start_raises_its_own_error(tmp_path, dist_examples):
     fac = functools.partial(CT2GreedyWorker, str(tmp_path / "no-model"), "de")
     with pytest.raises(ModelError, match="no-model"):
         run_sharded(dist_examples, fac, key="k", staging=str(tmp_path / "st"))
+
+
+SEEN: list[str] = []
+
+
+class _SpyWorker:
+    """Records the ids it is asked to compute (local executor: same process)."""
+
+    def __init__(self, **kw):
+        from workbench.distributed_workers import CT2GreedyWorker
+
+        self.inner = CT2GreedyWorker(**kw)
+
+    def __call__(self, batch):
+        SEEN.extend(ex.id for ex in batch)
+        return self.inner(batch)
+
+
+def test_lookup_skips_known_outputs_and_whole_shards(tmp_path, dist_examples, tiny_factory, tiny_model):
+    ref = run_sharded(dist_examples, tiny_factory, key="ref", staging=str(tmp_path), shard_size=SHARD_SIZE)
+    expected = [e for b in ref.batches() for e in b]
+    by_id = {e.id: e for e in expected}
+    first = {e.id for e in dist_examples[:SHARD_SIZE]}
+
+    def lookup(items):  # shard 0 entirely known, elsewhere every third example
+        return [by_id[ex.id] if ex.id in first or int(ex.id[1:]) % 3 == 0 else None for ex in items]
+
+    SEEN.clear()
+    run = run_sharded(dist_examples, functools.partial(_SpyWorker, **worker_kwargs(tiny_model)),
+                      key="cached", staging=str(tmp_path), shard_size=SHARD_SIZE, lookup=lookup)
+    assert [e for b in run.batches() for e in b] == expected
+    assert SEEN == [ex.id for ex in dist_examples if ex.id not in first and int(ex.id[1:]) % 3]
+    assert run.looked_up == len(dist_examples) - len(SEEN)
+    with pytest.raises(ConfigError, match="lookup returned"):
+        run_sharded(dist_examples, tiny_factory, key="bad", staging=str(tmp_path), lookup=lambda it: [])

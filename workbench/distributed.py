@@ -230,21 +230,36 @@ def _digest(key: str, items: Sequence[Item]) -> str:
     return h.hexdigest()[:16]
 
 
-def _plan(source: Iterable[Any], key: str, size: int) -> Iterator[tuple[Shard, list[pa.Table]]]:
+@dataclass
+class _Payload:
+    """What travels to a worker: the inputs to compute (one table per tuple position) and the
+    outputs already known (``lookup``) with their positions in the shard."""
+
+    tables: list[pa.Table]
+    known: pa.Table | None = None
+    known_at: list[int] = field(default_factory=list)
+
+
+def _encode(items: Sequence[Item]) -> list[pa.Table]:
+    if not items:
+        return []
+    width = len(items[0]) if isinstance(items[0], tuple) else 0
+    if width:
+        return [examples_to_arrow([it[k] for it in items]) for k in range(width)]  # type: ignore[index]
+    return [examples_to_arrow(items)]  # type: ignore[arg-type]
+
+
+def _plan(source: Iterable[Any], key: str, size: int) -> Iterator[tuple[Shard, list[Item]]]:
     buf: list[Item] = []
     index = 0
 
-    def make() -> tuple[Shard, list[pa.Table]]:
+    def make() -> tuple[Shard, list[Item]]:
         width = len(buf[0]) if isinstance(buf[0], tuple) else 0
         ids = tuple((it[0] if width else it).id for it in buf)  # type: ignore[union-attr]
-        if width:
-            if any(not isinstance(it, tuple) or len(it) != width for it in buf):
-                raise ConfigError("mixed inputs in one shard", where=f"examples {ids[0]}...",
-                                  fix="yield either Examples or tuples of the same length")
-            payload = [examples_to_arrow([it[k] for it in buf]) for k in range(width)]  # type: ignore[index]
-        else:
-            payload = [examples_to_arrow(buf)]  # type: ignore[arg-type]
-        return Shard(f"{index:06d}-{_digest(key, buf)}", index, ids), payload
+        if width and any(not isinstance(it, tuple) or len(it) != width for it in buf):
+            raise ConfigError("mixed inputs in one shard", where=f"examples {ids[0]}...",
+                              fix="yield either Examples or tuples of the same length")
+        return Shard(f"{index:06d}-{_digest(key, buf)}", index, ids), buf
 
     for it in _items(source):
         buf.append(it)
@@ -278,11 +293,17 @@ class _ShardRunner:
         self.worker = factory()
         self.staging, self.check_ids = staging, check_ids
 
-    def run(self, shard: Shard, payload: list[pa.Table]) -> ShardResult:
+    def run(self, shard: Shard, payload: _Payload) -> ShardResult:
         t0 = time.perf_counter()
-        cols = [examples_from_arrow(t) for t in payload]
+        cols = [examples_from_arrow(t) for t in payload.tables]
         batch: list[Any] = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
-        out = self.worker(batch)
+        out = self.worker(batch) if batch else []
+        if payload.known is not None:  # merge the outputs known before dispatch, in order
+            computed = iter(examples_from_arrow(out) if isinstance(out, pa.Table) else out)
+            known = dict(zip(payload.known_at, examples_from_arrow(payload.known), strict=True))
+            out = [known[i] if i in known else next(computed, None)
+                   for i in range(len(shard.example_ids))]
+            out = [ex for ex in out if ex is not None] + list(computed)
         table = out if isinstance(out, pa.Table) else examples_to_arrow(out)
         if self.check_ids:
             got = table.column("id").to_pylist()
@@ -311,6 +332,7 @@ class ShardedRun:
     skipped: list[str] = field(default_factory=list)
     worker_pids: set[int] = field(default_factory=set)
     seconds: float = 0.0
+    looked_up: int = 0  # outputs found by ``lookup`` instead of computed
     #: per executed shard: (worker seconds, seconds since the start when the driver saw it done)
     timeline: list[tuple[float, float]] = field(default_factory=list)
 
@@ -347,6 +369,7 @@ def run_sharded(
     options: ExecutorOptions | None = None,
     check_ids: bool = True,
     on_shard: Callable[[Shard, int], None] | None = None,
+    lookup: Callable[[list[Any]], Sequence[Example | None]] | None = None,
     **overrides: Any,
 ) -> ShardedRun:
     """Run ``worker_factory()`` workers over the shards of ``source``; stage every shard.
@@ -359,6 +382,9 @@ def run_sharded(
             ``workers=2``, ``staging="s3://..."``, ...) replace its fields.
         check_ids: require output ids == input ids per shard (no example lost or duplicated).
         on_shard: ``on_shard(shard, rows)`` after each shard is staged or found staged.
+        lookup: ``lookup(items)`` -> the known output (e.g. from a translation cache) or
+            ``None`` per input, called on the driver before a shard is dispatched; only the
+            unknown inputs go to a worker, and a shard known entirely is staged on the driver.
 
     Returns a :class:`ShardedRun`; nothing is written to the store (see :func:`run_stage`).
     Raises :class:`ShardError` when a shard fails ``max_retries + 1`` times.
@@ -369,16 +395,30 @@ def run_sharded(
     done = staging.completed()
     t0 = time.perf_counter()
 
-    def todo() -> Iterator[tuple[Shard, list[pa.Table]]]:
-        for shard, payload in _plan(source, key, opts.shard_size):
+    def todo() -> Iterator[tuple[Shard, _Payload]]:
+        for shard, items in _plan(source, key, opts.shard_size):
             run.shards.append(shard)
             if shard.id in done:
                 run.rows[shard.id] = done[shard.id]
                 run.skipped.append(shard.id)
                 if on_shard:
                     on_shard(shard, done[shard.id])
-            else:
-                yield shard, payload
+                continue
+            found = list(lookup(items)) if lookup else [None] * len(items)
+            if len(found) != len(items):
+                raise ConfigError(f"lookup returned {len(found)} results for {len(items)} inputs",
+                                  where="run_sharded lookup", fix="return one result (or None) "
+                                  "per input, in order")
+            at = [i for i, ex in enumerate(found) if ex is not None]
+            run.looked_up += len(at)
+            if len(at) == len(items):  # everything known: stage it here, dispatch nothing
+                t = time.perf_counter()
+                rows = staging.write(shard.id, examples_to_arrow(found))  # type: ignore[arg-type]
+                finished(shard, ShardResult(shard.id, rows, os.getpid(), time.perf_counter() - t))
+                continue
+            todo_items = [it for it, ex in zip(items, found, strict=True) if ex is None]
+            known = examples_to_arrow([found[i] for i in at]) if at else None  # type: ignore[misc]
+            yield shard, _Payload(_encode(todo_items), known, at)
 
     def finished(shard: Shard, res: ShardResult) -> None:
         run.rows[shard.id] = res.rows
@@ -398,7 +438,7 @@ def run_sharded(
     return run
 
 
-def _run_local(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], ShardWorker],
+def _run_local(todo: Iterator[tuple[Shard, _Payload]], factory: Callable[[], ShardWorker],
                staging: Staging, opts: ExecutorOptions, check_ids: bool,
                finished: Callable[[Shard, ShardResult], None]) -> None:
     runner: _ShardRunner | None = None

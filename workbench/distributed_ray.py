@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pyarrow as pa
-
 from workbench.distributed import (
     ExecutorOptions,
     Shard,
@@ -24,6 +22,7 @@ from workbench.distributed import (
     ShardWorker,
     Staging,
     WorkerContext,
+    _Payload,
     _ShardRunner,
     shard_failed,
 )
@@ -53,7 +52,7 @@ class _RayShardRunner(_ShardRunner):
         except Exception as exc:  # noqa: BLE001 - reported by run(), raised by the driver
             self.init_error = exc
 
-    def run(self, shard: Shard, payload: list[pa.Table]) -> Any:  # type: ignore[override]
+    def run(self, shard: Shard, payload: _Payload) -> Any:  # type: ignore[override]
         if self.init_error is not None:
             return _InitFailed(self.init_error)
         try:
@@ -94,7 +93,7 @@ def _init(opts: ExecutorOptions) -> bool:
     return True
 
 
-def run_ray(todo: Iterator[tuple[Shard, list[pa.Table]]], factory: Callable[[], ShardWorker],
+def run_ray(todo: Iterator[tuple[Shard, _Payload]], factory: Callable[[], ShardWorker],
             staging: Staging, opts: ExecutorOptions, check_ids: bool,
             finished: Callable[[Shard, ShardResult], None]) -> None:
     """Run the shards of ``todo`` on ``opts.workers`` Ray actors; ``finished`` per shard."""

@@ -491,19 +491,23 @@ def run_stage(
     reuse: bool = True,
     on_shard: Callable[[Shard, int], None] | None = None,
     on_commit: Callable[[Any, int], None] | None = None,
+    lookup: Callable[[list[Any]], Sequence[Example | None]] | None = None,
 ) -> Version:
     """Run a stage sharded and commit it as one new version (the driver is the only writer).
 
     With ``reuse`` a version already made with the same signature is returned as is. Staging
     defaults to ``.wb-shards`` beside the store; it is deleted after the commit unless
-    ``options.keep_staging``.
+    ``options.keep_staging``. ``lookup`` and ``on_shard`` are passed to :func:`run_sharded`;
+    ``on_commit(con, version_id)`` runs inside the version's transaction (e.g. to fill a cache
+    from the new version's rows).
     """
     if reuse and (found := store.find(signature.key())) is not None:
         return found
     opts = options or ExecutorOptions()
     if opts.staging is None:
         opts = ExecutorOptions(**{**asdict(opts), "staging": str(store.path.parent / ".wb-shards")})
-    run = run_sharded(source, worker_factory, key=signature.key(), options=opts, on_shard=on_shard)
+    run = run_sharded(source, worker_factory, key=signature.key(), options=opts, on_shard=on_shard,
+                      lookup=lookup)
     version = store.write_version(
         run.batches(), corpus=corpus, stage=stage, signature=signature, parents=parents,
         params=params, lang=lang, on_commit=on_commit,

@@ -24,6 +24,7 @@ bench:
     {{python}} bench/translate.py
     {{python}} bench/project_align.py
     {{python}} bench/project_mt.py
+    {{python}} bench/scale.py
 
 # the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:

@@ -733,6 +733,69 @@ def project_back_cmd(
     console.print(f"wrote {n} sentences to {out}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
+# -- distributed execution (workbench/distributed.py): options shared by translate and project --
+# Commands take these as parameters and build the options with ``_executor_options(...)``:
+#     executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None, workers: WorkersOpt = 1,
+#     gpus_per_worker: GpusPerWorkerOpt = 0.0, cpus_per_worker: CpusPerWorkerOpt = 1.0,
+#     staging: StagingOpt = None, shard_size: ShardSizeOpt = 256
+def _executor_choice(value: str) -> str:
+    from workbench.distributed import EXECUTORS
+
+    if value not in EXECUTORS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(EXECUTORS)}")
+    return value
+
+
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", callback=_executor_choice, rich_help_panel="Execution",
+    help="Where the stage runs: local (this process) or ray (a Ray cluster; pip install "
+    "'workbench[ray]').")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(
+    "--ray-address", envvar="RAY_ADDRESS", rich_help_panel="Execution",
+    help="Ray cluster to join (auto, ray://head:10001, host:6379); default: start a local Ray.")]
+WorkersOpt = Annotated[int, typer.Option(
+    "--workers", min=1, rich_help_panel="Execution",
+    help="Ray workers (each loads the model once); locally, multiplies --cpus-per-worker.")]
+GpusPerWorkerOpt = Annotated[float, typer.Option(
+    "--gpus-per-worker", min=0.0, rich_help_panel="Execution",
+    help="GPUs per worker (1 = one worker per GPU; fractions share a GPU).")]
+CpusPerWorkerOpt = Annotated[float, typer.Option(
+    "--cpus-per-worker", min=0.01, rich_help_panel="Execution",
+    help="CPU cores per worker (also its compute threads).")]
+StagingOpt = Annotated[Optional[str], typer.Option(
+    "--staging", rich_help_panel="Execution",
+    help="Directory or URL (s3://bucket/prefix) every worker can reach, for shard files; "
+    "default: .wb-shards beside the store.")]
+ShardSizeOpt = Annotated[int, typer.Option(
+    "--shard-size", min=1, rich_help_panel="Execution",
+    help="Examples per shard (the unit of retry and resume).")]
+
+
+def _executor_options(executor: str = "local", ray_address: str | None = None, workers: int = 1,
+                      gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0,
+                      staging: str | None = None, shard_size: int = 256) -> Any:
+    """:class:`~workbench.distributed.ExecutorOptions` from the shared CLI options."""
+    from workbench.distributed import ExecutorOptions
+
+    return ExecutorOptions(executor=executor, ray_address=ray_address, workers=workers,
+                           gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker,
+                           staging=staging, shard_size=shard_size).validate()
+
+
+def _shard_progress(total_examples: int | None = None) -> Any:
+    """An ``on_shard`` callback printing one line per staged shard (for run_sharded/run_stage)."""
+    done = [0, 0]
+
+    def report(shard: Any, rows: int) -> None:
+        done[0] += 1
+        done[1] += rows
+        of = f"/{total_examples}" if total_examples else ""
+        err.print(f"shard {shard.id}: {rows} examples ({done[1]}{of} in {done[0]} shards)",
+                  highlight=False)
+
+    return report
+
+
 def run() -> None:
     """Console-script entry point."""
     app()

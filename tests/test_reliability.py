@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -92,6 +93,14 @@ def check_store(db: Path) -> list[tuple[str, int]]:
     return [(r[0], r[1]) for r in rows]
 
 
+TEMP_PREFIXES = (".wb-stage-", ".wb-filter-", ".hf.tmp-", ".hf.old-")
+
+
+def leftovers(out: Path) -> list[str]:
+    """Temporary directories left in ``out`` (by killed runs that the next run did not clean)."""
+    return sorted(p.name for p in out.iterdir() if p.name.startswith(TEMP_PREFIXES))
+
+
 def _content(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -110,9 +119,12 @@ def reference(big, tmp_path_factory) -> list[tuple]:
     return _content(work / "out" / "workbench.duckdb")
 
 
-def _kill_during(cmd: list[str], cwd: Path, out: Path, target: str, rng: random.Random) -> bool:
-    """Start ``cmd``; SIGKILL it a random moment after ``target`` starts (the k-th staging
-    directory of the store, or the export's temporary directory). True if it was killed."""
+def _kill_during(cmd: list[str], cwd: Path, out: Path, target: str | Callable[[], bool],
+                 rng: random.Random, delay: tuple[float, float] = (0.0, 0.25)) -> bool:
+    """Start ``cmd``; SIGKILL it a random moment (``delay`` seconds) after ``target`` starts:
+    ``stageK`` the k-th staging directory of the store, ``export`` the export's temporary
+    directory, ``filter`` the filter stage's temporary directory, or a callable that turns
+    true. True if it was killed."""
     proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen: list[str] = []
     deadline = time.monotonic() + 120
@@ -122,10 +134,15 @@ def _kill_during(cmd: list[str], cwd: Path, out: Path, target: str, rng: random.
             for n in names:
                 if n.startswith(".wb-stage-") and n not in seen:
                     seen.append(n)
-            hit = (target == "export" and any(n.startswith(".hf.tmp-") for n in names)) or (
-                target.startswith("stage") and len(seen) >= int(target[5:]))
+            if callable(target):
+                hit = bool(target())
+            elif target in ("export", "filter"):
+                prefix = ".hf.tmp-" if target == "export" else ".wb-filter-"
+                hit = any(n.startswith(prefix) for n in names)
+            else:
+                hit = len(seen) >= int(target[5:])
             if hit:
-                time.sleep(rng.uniform(0, 0.25))
+                time.sleep(rng.uniform(*delay))
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(10)
@@ -165,8 +182,7 @@ def test_sigkill_during_a_stage_then_rerun(big, reference, tmp_path: Path, targe
     for cfg in ("de", "es"):
         rows = sum(pq.read_metadata(p).num_rows for p in (out / "hf" / "data" / cfg).glob("*.parquet"))
         assert rows == N
-    leftovers = [p.name for p in out.iterdir() if p.name.startswith((".wb-stage-", ".hf.tmp-", ".hf.old-"))]
-    assert leftovers == []  # temp dirs of the killed runs were cleaned up
+    assert leftovers(out) == []  # temp dirs of the killed runs were cleaned up
     again = _cli("run", str(pipeline), cwd=tmp_path)
     assert "ran 0 step(s), skipped 4" in again.stdout
 

@@ -27,7 +27,7 @@ from workbench.errors import ConfigError
 from workbench.filters import FILTERS, Filter, FilterContext, Item, get
 from workbench.records import Example
 from workbench.signature import Signature
-from workbench.store import Store, Version, examples_from_arrow, register_ddl
+from workbench.store import Store, Version, clean_stale_dirs, examples_from_arrow, register_ddl, stale_prefix
 
 __all__ = ["filter", "FilterRun", "parse_options", "source_version", "lineage", "DECISION_SCHEMA"]
 
@@ -46,6 +46,8 @@ register_ddl(
         SELECT v.corpus || '@' || v.number AS ref, d.*
         FROM filter_decisions d JOIN versions v ON v.id = d.version_id""",
 )
+
+_TMP_PREFIX = ".wb-filter-"
 
 #: Arrow schema of the staged decisions (``version_id`` is added at commit time).
 DECISION_SCHEMA = pa.schema([
@@ -215,7 +217,9 @@ def filter(
 
     counts = {"kept": 0}
     rejected_by: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix=".wb-filter-", dir=store.path.parent) as tmp:
+    # named after this process, so a later run removes it if this one is killed
+    clean_stale_dirs(store.path.parent, _TMP_PREFIX)
+    with tempfile.TemporaryDirectory(prefix=stale_prefix(_TMP_PREFIX), dir=store.path.parent) as tmp:
         staged = Path(tmp) / "decisions.parquet"
         import pyarrow.parquet as pq
 

@@ -325,3 +325,51 @@ targets = ["de"]
     assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "skip"]
     (model / "model.bin").write_bytes(b"v2 converted again")
     assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "run"]
+
+
+_TRANSLATE_PLANS = {
+    "translate-train": ("facebook/nllb-200-distilled-600M", [
+        ("ingest", "train-en", "run"), ("translate", "de,es,fr,sw", "pending"),
+        *[(stage, lang, "pending") for lang in ("de", "es", "fr", "sw") for stage in ("project", "filter")],
+        ("export", "hf", "pending"), *[("report", lang, "pending") for lang in ("de", "es", "fr", "sw")]]),
+    "translate-test": ("Helsinki-NLP/opus-mt-de-en", [
+        ("ingest", "test-de", "run"), ("translate", "en", "pending"), ("export", "jsonl", "pending")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TRANSLATE_PLANS))
+def test_translate_examples_plan_then_stop_at_the_model_download(name: str, tmp_path: Path, monkeypatch) -> None:
+    """examples/translate-{train,test}.toml need a model download: their plan is checked, a real
+    run ingests then stops at the model with a clear error naming the one-time convert command
+    (having only looked in the local caches), and that command's download is the first network
+    call (the Hub is replaced at that boundary: there is no network here)."""
+    import huggingface_hub
+
+    from workbench.errors import ModelError
+    from workbench.models import convert
+
+    model, plan = _TRANSLATE_PLANS[name]
+    calls: list[tuple[str, dict]] = []
+
+    def hub(repo_id: str, **kw):  # the network boundary
+        calls.append((repo_id, kw))
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub)
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = ROOT / "examples" / f"{name}.toml"
+    assert _plan(run_pipeline(path, dry_run=True, out_dir=tmp_path / "out")) == plan
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ModelError, match="neither a directory nor a converted model") as info:
+        run_pipeline(path, out_dir=tmp_path / "out")
+    assert f"workbench models convert {model}" in info.value.fix
+    assert calls == [(model, {"local_files_only": True})]  # a cache lookup, no download
+    store = Store(tmp_path / "out" / "workbench.duckdb")
+    assert [(v.ref, v.stage) for v in store.versions()] == [(plan[0][1] + "@1", "ingest")]
+    calls.clear()
+    with pytest.raises(ModelError, match=f"cannot download '{model}'"):
+        convert(model, quantization="int8")
+    assert [c[0] for c in calls] == [model] and "local_files_only" not in calls[0][1]
+    assert "*.safetensors" in calls[0][1]["allow_patterns"]
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())

@@ -159,6 +159,7 @@ def test_sigkill_during_translate_then_rerun_resumes_from_the_cache(mt, tmp_path
         kills += _kill_until(cmd, tmp_path, out, _cache_reaches(db, at), rng, (0.0, 0.1),
                              lambda: _start_from(mt["pre"], tmp_path, mt["pipeline"]), after_kill, want=1)
     assert kills > 0, "the translation finished before it could be killed"
+    assert cached and min(cached) < N_MT  # at least one kill came before the commit
     assert max(cached) > 0, f"no kill left cached translations to resume from ({cached})"
     r = _cli("run", str(p), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -287,16 +288,19 @@ def test_sigkill_during_project_then_rerun(sample, tmp_path: Path) -> None:
     db = out / "workbench.duckdb"
     before = _content(db)
 
+    mid_stage: list[bool] = []
+
     def after_kill() -> None:
         check_store(db)
         assert _content(db)[:2] == before  # the source and the translation are untouched
-        if len(_refs(db)) > 2:  # killed after the projection was committed: it is whole
+        mid_stage.append(len(_refs(db)) == 2)
+        if not mid_stage[-1]:  # killed after the projection was committed: it is whole
             _check_projection(db, sample["project_sig"])
 
     kills = _kill_until([sys.executable, "-m", "workbench", "run", str(p)], tmp_path, out, "stage1",
                         random.Random("project"), (0.0, 0.3),
                         lambda: _start_from(sample["pre_project"], tmp_path, pipeline), after_kill)
-    assert kills > 0, "the projection finished before it could be killed"
+    assert kills > 0 and any(mid_stage), "the projection was never killed before its commit"
     r = _cli("run", str(p), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert _refs(db) == ["sample-en@1", "sample-en.de@1", "sample-en.de@2", "sample-en.de@3"]
@@ -312,9 +316,12 @@ def test_sigkill_during_filter_then_rerun(sample, tmp_path: Path) -> None:
     db = out / "workbench.duckdb"
     before = _content(db)
 
+    mid_stage: list[bool] = []
+
     def after_kill() -> None:
         check_store(db)
         refs = _refs(db)
+        mid_stage.append(len(refs) == 3)
         assert _content(db)[:3] == before  # source, translation and projection untouched
         has_table = _query(db, "SELECT count(*) FROM information_schema.tables "
                                "WHERE table_name = 'filter_decisions'")[0][0]
@@ -327,7 +334,7 @@ def test_sigkill_during_filter_then_rerun(sample, tmp_path: Path) -> None:
     kills = _kill_until([sys.executable, "-m", "workbench", "run", str(p)], tmp_path, out, "filter",
                         random.Random("filter"), (0.0, 0.15),
                         lambda: _start_from(sample["pre_filter"], tmp_path, pipeline), after_kill)
-    assert kills > 0, "the filter finished before it could be killed"
+    assert kills > 0 and any(mid_stage), "the filter was never killed before its commit"
     r = _cli("run", str(p), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     check_store(db)

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.mt_fixtures import build_known_answer_model, translate_words
+from tests.translate_fixtures import ct2_models, hf_models, model_home  # noqa: F401
 from workbench.cli import app
 from workbench.store import Store
 
@@ -161,3 +162,57 @@ projectors = ["markers.v1", "constrained.v1"]
     for v in made.values():
         _check_known_answer(store, v.ref)
     assert "ran 0 step(s), skipped 4" in _cli("run", str(p))
+
+
+def test_pipeline_project_model_relative_to_the_file(tmp_path):
+    """Existing translations ([translations]) and the model named in [project], relative to the
+    pipeline file; a model rebuilt in place makes the project step run again."""
+    build_known_answer_model(tmp_path / "models" / "ka")
+    _conll(tmp_path / "en.conll")
+    (tmp_path / "de.txt").write_text("".join(translate_words(s) + "\n" for s, _ in SENTS), encoding="utf-8")
+    p = tmp_path / "mt.toml"
+    p.write_text("""
+[source]
+path = "en.conll"
+name = "ka"
+lang = "en"
+
+[translations]
+de = "de.txt"
+
+[project]
+projector = "markers.v1"
+model = "models/ka"
+compute_type = "float32"
+""", encoding="utf-8")
+    assert "ran 3 step(s)" in _cli("run", str(p))
+    store = Store(tmp_path / "build" / "mt" / "workbench.duckdb")
+    [v] = [v for v in store.versions() if v.stage == "project"]
+    _check_known_answer(store, v.ref)
+    assert v.params["options"]["model"] == str(tmp_path / "models" / "ka")
+    assert "ran 0 step(s), skipped 3" in _cli("run", str(p))
+    build_known_answer_model(tmp_path / "models" / "ka", logit=11.0)  # other weights, same place
+    out = _cli("run", str(p))
+    assert "ran 1 step(s), skipped 2" in out, out
+
+
+@pytest.mark.parametrize("kind,src_prefix,tgt_prefix", [
+    ("nllb", ["eng_Latn"], ["deu_Latn"]), ("m2m100", ["__en__"], ["__de__"]),
+    ("madlad", ["<2de>"], []), ("marian", [">>deu<<"], []), ("marian-pair", [], [])])
+def test_load_mt_takes_language_tokens_from_the_family(ct2_models, kind, src_prefix, tgt_prefix):  # noqa: F811
+    """The projectors' adapter feeds the model exactly what the translate stage feeds it."""
+    from workbench.models import open_model
+    from workbench.mt import load_mt
+
+    mt = load_mt(ct2_models[kind], src_lang="en", tgt_lang="de", compute_type="int8", beam_size=1)
+    assert (mt.source_prefix, mt.source_suffix, mt.target_prefix) == (src_prefix, ["</s>"], tgt_prefix)
+    m = open_model(ct2_models[kind])
+    fam = m.family
+    text = "The quick brown fox jumps over the lazy dog."
+    want = fam.source(m.encode(text), fam.token("en", "source"), fam.token("de", "target"))
+    assert mt.tokenize_source([text]) == [want]
+    assert mt.signature()["model"] == m.signature and mt.signature()["family"] == fam.name
+    from workbench.errors import LanguageError
+
+    with pytest.raises(LanguageError, match="xx-nope"):
+        load_mt(ct2_models[kind], src_lang="en", tgt_lang="xx-nope")

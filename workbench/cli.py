@@ -695,8 +695,11 @@ def project_back_cmd(
                          "constrained.v1, markers.v1, align.eflomal.v1.")] = "constrained.v1",
     model: Annotated[Optional[Path], typer.Option(help="CTranslate2 model English -> original language "
                      "(markers.*, constrained.*), with its sentencepiece files.")] = None,
+    tgt_lang: Annotated[Optional[str], typer.Option(help="Language of the original sentences (de, ...): "
+                        "the model's language tokens come from its family (workbench models).")] = None,
+    src_lang: Annotated[str, typer.Option(help="Language of the translations (with --tgt-lang).")] = "en",
     source_prefix: Annotated[Optional[str], typer.Option(help="Source language token(s), comma-separated "
-                             "(e.g. eng_Latn for NLLB).")] = None,
+                             "(e.g. eng_Latn for NLLB), for a model without family metadata.")] = None,
     target_prefix: Annotated[Optional[str], typer.Option(help="Target language token(s), comma-separated "
                              "(e.g. deu_Latn for NLLB).")] = None,
     original_format: Annotated[Optional[str], typer.Option(help="lines, conll or jsonl (default: by "
@@ -705,13 +708,17 @@ def project_back_cmd(
 ) -> None:
     """Write spans predicted on English translations back onto the original sentences.
 
-    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 -o test.de.pred.conll
+    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 --tgt-lang de -o test.de.pred.conll
     """
     from workbench.load import read, write
     from workbench.project_back import make_projector, project_back, read_originals
 
     mt = None
-    if model is not None:
+    if model is not None and tgt_lang:
+        from workbench.mt import load_mt
+
+        mt = load_mt(model, src_lang=src_lang, tgt_lang=tgt_lang)
+    elif model is not None:
         from workbench.mt import CT2Model
 
         mt = CT2Model(model, source_prefix=source_prefix.split(",") if source_prefix else (),

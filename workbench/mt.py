@@ -125,7 +125,8 @@ class CT2Model:
         i = layout.index(slot)
         out = cls(model.path, source_prefix=layout[:i], source_suffix=layout[i + 1:],
                   target_prefix=fam.prefix(tgt_tok) or (), **kwargs)
-        out.identity = {"model": model.signature, "family": fam.name, "src": src_lang, "tgt": tgt_lang}
+        out.identity = {"model": model.signature, "family": fam.name, "src": src_lang, "tgt": tgt_lang,
+                        "compute": kwargs.get("compute_type", "default")}
         return out
 
     def signature(self) -> dict[str, Any]:

@@ -162,12 +162,6 @@ def _mt_defaults(name: str, opts: dict[str, Any], store: Store, v: Version, src_
     return out
 
 
-def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as stored in version params: objects (a translator, a scorer) by their class name."""
-    return {k: v if v is None or isinstance(v, (str, int, float, bool, list, dict))
-            else f"<{type(v).__name__}>" for k, v in options.items()}
-
-
 def _pairs_and_projections(projector: Any, srcs: Sequence[Example], tgts: Sequence[Example]) -> list[Any]:
     from projectors.base import Pair
 
@@ -299,7 +293,7 @@ def project(
         report.examples += len(tgts)
         return [_apply(t, s, p, proj.name, report) for t, s, p in zip(tgts, srcs, projs, strict=True)]
 
-    params = {"projector": proj.name, "options": _jsonable(options), "source": src_v.ref}
+    params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
     out = store.write_version(batches(), corpus=v.corpus, stage="project", signature=sig,
                               parents=[v, src_v], params=params, lang=v.lang)
     report.version = out

@@ -397,10 +397,13 @@ def project_cmd(
                    "(NAME or NAME@N); omit with --source/--target.")] = None,
     projector: Annotated[Optional[str], typer.Option(
         help="Registered projector (default align.eflomal.v1, offline). One of: "
-        "align.eflomal.v1, align.simalign.v1, or any other registered name.")] = None,
+        "align.eflomal.v1, align.simalign.v1, markers.v1, constrained.v1 (these two use the "
+        "translation model REF was made with), or any other registered name.")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
         "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, "
-        "model=bert-base-multilingual-cased, span_gap=1.")] = None,
+        "model=bert-base-multilingual-cased, span_gap=1; for markers.v1/constrained.v1 "
+        "model=CT2_DIR, src_lang, tgt_lang, compute_type, beam_size override the translate "
+        "version's.")] = None,
     source: Annotated[Optional[Path], typer.Option(help="Labelled source CoNLL file (file mode).")] = None,
     target: Annotated[Optional[Path], typer.Option(help="Target sentences: one tokenised sentence per "
                       "line, or CoNLL with tags ignored (file mode).")] = None,

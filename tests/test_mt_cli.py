@@ -216,3 +216,25 @@ def test_load_mt_takes_language_tokens_from_the_family(ct2_models, kind, src_pre
 
     with pytest.raises(LanguageError, match="xx-nope"):
         load_mt(ct2_models[kind], src_lang="en", tgt_lang="xx-nope")
+
+
+def test_cli_markers_the_model_cannot_write_are_a_typed_error(translated):
+    """Typed tags <MISC> ... </MISC> are not in the known-answer vocabulary (<PER>, <LOC>,
+    <ORG> are): a clear error, nothing stored."""
+    store = Store(translated)
+    n = len(store.versions())
+    ok = _cli("project", "ka.de@1", "--projector", "markers.v1", "--option", "typed=true",
+              "--db", translated)
+    assert "projected 13" in " ".join(ok.split())
+    from workbench.records import Example
+    from workbench.signature import Signature
+
+    src = store.write_version([[Example.from_tokens("m0", ["John", "met", "Mary", "."],
+                                                    ["B-MISC", "O", "B-PER", "O"], lang="en")]],
+                              corpus="misc", stage="ingest", lang="en", signature=Signature("ingest"))
+    _cli("translate", src.ref, "--model", str(store.resolve("ka.de@1").params["model_path"]),
+         "--src-lang", "en", "--tgt-lang", "de", "--db", translated)
+    r = CliRunner().invoke(app, ["project", "misc.de@1", "--projector", "markers.v1", "--option",
+                                 "typed=true", "--db", translated], env=ENV)
+    assert r.exit_code == 1 and "<MISC>" in r.output and "vocabulary" in r.output, r.output
+    assert len(store.versions()) == n + 3  # the typed projection, misc and its translation

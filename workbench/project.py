@@ -82,8 +82,13 @@ def make_projector(name: str | None = None, options: dict[str, Any] | None = Non
     except TypeError as exc:
         raise ConfigError(f"bad option for projector {name}: {exc}",
                           fix="check the --option names (see the projector's documentation)") from None
-    except ValueError as exc:  # projectors.mtbase.VocabularyError: markers the model cannot write
-        raise ModelError(str(exc), fix="use markers the model knows, or another projector") from None
+    except ValueError as exc:
+        from projectors.mtbase import VocabularyError
+
+        if isinstance(exc, VocabularyError):  # markers the model cannot write
+            raise ModelError(str(exc), fix="use markers the model knows, or another projector") from None
+        raise ConfigError(f"bad option for projector {name}: {exc}",
+                          fix="check the --option values (see the projector's documentation)") from None
 
 
 def _with_mt_model(name: str, opts: dict[str, Any]) -> dict[str, Any]:
@@ -173,11 +178,16 @@ def _pairs_and_projections(projector: Any, srcs: Sequence[Example], tgts: Sequen
         )
         for s, t in zip(srcs, tgts, strict=True)
     ]
+    from projectors.mtbase import VocabularyError
+
     try:
         return projector.project(pairs)
     except (OSError, ImportError) as exc:
         raise ModelError(str(exc), fix="install the aligner (pip install 'workbench[align]') or "
                          "give a local model directory") from None
+    except VocabularyError as exc:  # e.g. typed markers <LABEL> the model cannot write
+        raise ModelError(str(exc), fix="use markers the model knows (typed=false), or another "
+                         "projector") from None
 
 
 def _apply(tgt: Example, src: Example, proj: Any, name: str, report: ProjectReport) -> Example:

@@ -29,8 +29,8 @@ from workbench.records import Example, Span, SpanOutcome
 from workbench.signature import Signature, content_hash
 from workbench.store import Store, Version
 
-__all__ = ["DEFAULT_PROJECTOR", "MT_PROJECTORS", "ProjectReport", "project", "project_files",
-           "read_parallel", "make_projector"]
+__all__ = ["DEFAULT_PROJECTOR", "ProjectReport", "project", "project_files", "read_parallel",
+           "make_projector"]
 
 #: the offline default: statistical alignment, no pretrained model needed
 DEFAULT_PROJECTOR = "align.eflomal.v1"

@@ -397,10 +397,13 @@ def project_cmd(
                    "(NAME or NAME@N); omit with --source/--target.")] = None,
     projector: Annotated[Optional[str], typer.Option(
         help="Registered projector (default align.eflomal.v1, offline). One of: "
-        "align.eflomal.v1, align.simalign.v1, or any other registered name.")] = None,
+        "align.eflomal.v1, align.simalign.v1, markers.v1, constrained.v1 (these two use the "
+        "translation model REF was made with), or any other registered name.")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
         "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, "
-        "model=bert-base-multilingual-cased, span_gap=1.")] = None,
+        "model=bert-base-multilingual-cased, span_gap=1; for markers.v1/constrained.v1 "
+        "model=CT2_DIR, src_lang, tgt_lang, compute_type, beam_size override the translate "
+        "version's.")] = None,
     source: Annotated[Optional[Path], typer.Option(help="Labelled source CoNLL file (file mode).")] = None,
     target: Annotated[Optional[Path], typer.Option(help="Target sentences: one tokenised sentence per "
                       "line, or CoNLL with tags ignored (file mode).")] = None,
@@ -695,8 +698,11 @@ def project_back_cmd(
                          "constrained.v1, markers.v1, align.eflomal.v1.")] = "constrained.v1",
     model: Annotated[Optional[Path], typer.Option(help="CTranslate2 model English -> original language "
                      "(markers.*, constrained.*), with its sentencepiece files.")] = None,
+    tgt_lang: Annotated[Optional[str], typer.Option(help="Language of the original sentences (de, ...): "
+                        "the model's language tokens come from its family (workbench models).")] = None,
+    src_lang: Annotated[str, typer.Option(help="Language of the translations (with --tgt-lang).")] = "en",
     source_prefix: Annotated[Optional[str], typer.Option(help="Source language token(s), comma-separated "
-                             "(e.g. eng_Latn for NLLB).")] = None,
+                             "(e.g. eng_Latn for NLLB), for a model without family metadata.")] = None,
     target_prefix: Annotated[Optional[str], typer.Option(help="Target language token(s), comma-separated "
                              "(e.g. deu_Latn for NLLB).")] = None,
     original_format: Annotated[Optional[str], typer.Option(help="lines, conll or jsonl (default: by "
@@ -705,13 +711,17 @@ def project_back_cmd(
 ) -> None:
     """Write spans predicted on English translations back onto the original sentences.
 
-    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 -o test.de.pred.conll
+    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 --tgt-lang de -o test.de.pred.conll
     """
     from workbench.load import read, write
     from workbench.project_back import make_projector, project_back, read_originals
 
     mt = None
-    if model is not None:
+    if model is not None and tgt_lang:
+        from workbench.mt import load_mt
+
+        mt = load_mt(model, src_lang=src_lang, tgt_lang=tgt_lang)
+    elif model is not None:
         from workbench.mt import CT2Model
 
         mt = CT2Model(model, source_prefix=source_prefix.split(",") if source_prefix else (),

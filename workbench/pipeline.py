@@ -22,6 +22,8 @@ already exist), projector(s), filters, exports and reports::
 
     [project]
     projector = "align.eflomal.v1"    # or projectors = [...]; other keys are projector options
+                                      # (markers.v1 / constrained.v1 use the [translate] model,
+                                      # or model = "dir" with src_lang / tgt_lang)
 
     [filter]
     filters = ["length-ratio.v1", "projection-complete.v1"]
@@ -177,6 +179,8 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
                           fix="add a [translate] section (model, targets) or [translations] (lang = file)")
     proj = _table(raw, "project", where)
     projectors = proj.pop("projectors", None) or ([proj.pop("projector")] if "projector" in proj else [])
+    if isinstance(proj.get("model"), str) and (base / proj["model"]).exists():
+        proj["model"] = str(base / proj["model"])  # markers.v1/constrained.v1: a local model directory
     filt = _table(raw, "filter", where)
     filters = filt.pop("filters", None) or []
     exports = raw.get("export", [])
@@ -286,7 +290,8 @@ def _fingerprint(path: Path) -> str | None:
         if not path.is_dir():
             return None
         return content_hash(sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
-                                   for f in path.rglob("*") if f.is_file()))
+                                   for f in path.rglob("*") if f.is_file()
+                                   and not f.name.startswith(".")))  # e.g. the content-hash memo
     except OSError:
         return None
 
@@ -424,7 +429,10 @@ class _Runner:
                 label = lang if len(pl.projectors) <= 1 else f"{lang}/{proj}"
                 if proj is not None:
                     popts = dict(pl.project_options)
-                    got = self.step("project", label, [v] if v else None, {"projector": proj, **popts},
+                    key_opts = {"projector": proj, **popts}
+                    if isinstance(popts.get("model"), str):  # changed in place: project again
+                        key_opts["model_files"] = _fingerprint(Path(popts["model"]))
+                    got = self.step("project", label, [v] if v else None, key_opts,
                                     call=lambda r=_ref(v), proj=proj, popts=popts: STAGES["project"].load()(
                                         r, projector=proj, options=popts, store=store))
                     v = got[0] if got else None

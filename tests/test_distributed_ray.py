@@ -34,7 +34,6 @@ pytestmark = pytest.mark.ray
 
 ROOT = Path(__file__).resolve().parents[1]
 dist_examples, tiny_model, tiny_factory = rf.dist_examples, rf.tiny_model, rf.tiny_factory
-ray_cluster = rf.ray_cluster
 
 
 @pytest.fixture(scope="module")

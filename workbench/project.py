@@ -140,8 +140,8 @@ def project(
         report: filled with outcome counts when given.
         executor: :class:`~workbench.distributed.ExecutorOptions`; ``executor="ray"`` projects
             shards of ``shard_size`` pairs on Ray workers (one projector per worker). Same
-            version as the local run for projectors that treat pairs independently (simalign,
-            markers, constrained); statistical aligners (eflomal) estimate their model per call,
+            version as the local run for projectors that treat pairs independently (simalign);
+            statistical aligners (eflomal) estimate their model per call,
             so each shard is one batch: use ``shard_size >= batch_size`` for the local result.
     """
     store = store or Store()

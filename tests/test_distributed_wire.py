@@ -125,6 +125,31 @@ def local_run(tmp_path_factory, marian):
     return store, store.resolve("sample-en.de")
 
 
+def test_cli_translate_and_project_locally_never_import_ray(tmp_path, marian):
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "wb.duckdb"
+    _ingest(db)
+    code = (
+        "import sys\n"
+        "from workbench.cli import app\n"
+        f"args = ['translate', 'sample-en', '--model', {marian!r}, '--src-lang', 'en', '--tgt-lang', "
+        f"'de', {', '.join(map(repr, DECODE))}, '-q', '--executor', 'local', '--db', {str(db)!r}]\n"
+        "app(args, standalone_mode=False)\n"
+        "app(['project', 'sample-en.de', '--projector', 'align.eflomal.v1', '--db', "
+        f"{str(db)!r}], standalone_mode=False)\n"
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert Store(db).resolve("sample-en.de").stage == "project"
+
+
 class _Dispatched:
     """Counts what the driver hands to Ray workers (wraps the real ``run_ray``)."""
 

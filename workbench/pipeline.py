@@ -25,6 +25,11 @@ already exist), projector(s), filters, exports and reports::
                                       # (markers.v1 / constrained.v1 use the [translate] model,
                                       # or model = "dir" with src_lang / tgt_lang)
 
+    [executor]                        # optional: run translate and project on Ray
+    executor = "ray"                  # default "local"; ray_address, workers, gpus_per_worker,
+    workers = 2                       # cpus_per_worker, staging, shard_size, max_retries ...
+    # [translate.executor] / [project.executor] override it for one stage
+
     [filter]
     filters = ["length-ratio.v1", "projection-complete.v1"]
     "length-ratio.v1" = { max = 2.5 } # options per filter
@@ -78,7 +83,8 @@ register_ddl(
 
 
 # -- configuration -------------------------------------------------------------------------------
-_TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report"}
+_TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report",
+           "executor"}
 
 
 @dataclass
@@ -96,6 +102,10 @@ class Pipeline:
         filters: filter names (empty: no filter stage); ``filter_options``.
         exports: each ``format``, ``path`` and exporter options.
         report: ``html`` path template (``{lang}``, ``{corpus}``), or None.
+        executors: stage (``translate``, ``project``) -> its
+            :class:`~workbench.distributed.ExecutorOptions`, from ``[executor]`` and the
+            stage's ``executor`` sub-table; a stage missing here runs locally. Executor options
+            never change a version, so they are not part of a step's identity.
         base: the pipeline file's directory (relative paths start there).
     """
 
@@ -111,6 +121,7 @@ class Pipeline:
     filter_options: dict[str, Any] = field(default_factory=dict)
     exports: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    executors: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")
 
     def stages(self) -> list[str]:
@@ -191,12 +202,17 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
             raise ConfigError("each [[export]] needs format and path", where=where,
                               fix='e.g. format = "hf", path = "hf"')
     report = _table(raw, "report", where) or None
+    from workbench.distributed_stages import stage_executors
+
+    executors = stage_executors(_table(raw, "executor", where),
+                                {"translate": translate or {}, "project": proj}, out, where)
     pl = Pipeline(
         name=pipe.get("name", p.stem), out_dir=out,
         db=Path(db) if db else out / pipe.get("db", "workbench.duckdb"),
         source=source, translate=translate, translations=translations,
         projectors=list(projectors), project_options=proj, filters=list(filters),
-        filter_options=filt, exports=[dict(e) for e in exports], report=report, base=base,
+        filter_options=filt, exports=[dict(e) for e in exports], report=report,
+        executors=executors, base=base,
     )
     missing = [s for s in pl.stages() if not STAGES[s].available()]
     if missing:
@@ -366,6 +382,10 @@ class _Runner:
         if self.on_step:
             self.on_step(step)
 
+    def _executor(self, stage: str) -> dict[str, Any]:
+        opts = self.pl.executors.get(stage)
+        return {"executor": opts} if opts is not None else {}
+
     def step(self, stage: str, target: str, inputs: list[Version] | None, opts: dict[str, Any],
              call: Callable[[], Version | list[Version]], corpus: str | None = None) -> list[Version] | None:
         """Run one versioned stage unless stored; None when (dry run) its inputs do not exist."""
@@ -412,7 +432,8 @@ class _Runner:
                               "src_lang": sl, "tgt_langs": langs, **t},
                              call=lambda: _call_with_options(
                                  STAGES["translate"], "TranslateOptions", src_ref, t,
-                                 model=model, src_lang=sl, tgt_langs=langs, store=store))
+                                 model=model, src_lang=sl, tgt_langs=langs, store=store,
+                                 **self._executor("translate")))
             if made and len(made) != len(langs):
                 raise ConfigError(f"translate made {len(made)} versions for {len(langs)} targets")
             targets += [(lang, made[i] if made else None) for i, lang in enumerate(langs)]
@@ -434,7 +455,8 @@ class _Runner:
                         key_opts["model_files"] = _fingerprint(Path(popts["model"]))
                     got = self.step("project", label, [v] if v else None, key_opts,
                                     call=lambda r=_ref(v), proj=proj, popts=popts: STAGES["project"].load()(
-                                        r, projector=proj, options=popts, store=store))
+                                        r, projector=proj, options=popts, store=store,
+                                        **self._executor("project")))
                     v = got[0] if got else None
                 if pl.filters:
                     fopts = dict(pl.filter_options)

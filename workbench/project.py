@@ -22,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ConfigError, InputError, ModelError, StoreError
 from workbench.records import Example, Span, SpanOutcome
 from workbench.signature import Signature, content_hash
 from workbench.store import Store, Version
+
+if TYPE_CHECKING:
+    from workbench.distributed import ExecutorOptions
 
 __all__ = ["DEFAULT_PROJECTOR", "ProjectReport", "project", "project_files", "read_parallel",
            "make_projector"]
@@ -235,6 +238,7 @@ def project(
     batch_size: int = 50_000,
     force: bool = False,
     report: ProjectReport | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> Version:
     """Project the source spans onto the translations in ``ref``; returns the new version.
 
@@ -248,6 +252,11 @@ def project(
             batches give better statistics).
         force: project again even if a version with the same signature exists.
         report: filled with outcome counts when given.
+        executor: :class:`~workbench.distributed.ExecutorOptions`; ``executor="ray"`` projects
+            shards of ``shard_size`` pairs on Ray workers (one projector per worker). Same
+            version as the local run for projectors that treat pairs independently (simalign);
+            statistical aligners (eflomal) estimate their model per call,
+            so each shard is one batch: use ``shard_size >= batch_size`` for the local result.
     """
     store = store or Store()
     report = report if report is not None else ProjectReport()
@@ -277,6 +286,15 @@ def project(
         if done is not None:
             report.version = done
             return done
+    params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
+    if executor is not None and executor.validate().executor != "local":
+        from workbench.distributed_stages import project_sharded
+
+        out = project_sharded(store=store, version=v, source=src_v, projector=projector,
+                              options=options, extra=extra, signature=sig, params=params,
+                              executor=executor, report=report)
+        report.version = out
+        return out
     src_by_id: dict[str, Example] = {}
     for ex in store.examples(src_v):
         src_by_id[ex.id] = ex
@@ -303,7 +321,6 @@ def project(
         report.examples += len(tgts)
         return [_apply(t, s, p, proj.name, report) for t, s, p in zip(tgts, srcs, projs, strict=True)]
 
-    params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
     out = store.write_version(batches(), corpus=v.corpus, stage="project", signature=sig,
                               parents=[v, src_v], params=params, lang=v.lang)
     report.version = out

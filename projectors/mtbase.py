@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from projectors.spans import is_unspaced
+
 __all__ = [
     "Translator",
     "Scorer",
@@ -82,17 +84,6 @@ class Scorer(Protocol):
 _TOKEN_RE = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 
 
-def _is_unspaced(ch: str) -> bool:
-    o = ord(ch)
-    return (
-        0x3040 <= o <= 0x30FF
-        or 0x3400 <= o <= 0x9FFF
-        or 0xF900 <= o <= 0xFAFF
-        or 0x0E00 <= o <= 0x0E7F
-        or 0x20000 <= o <= 0x2FA1F
-    )
-
-
 def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, int]]:
     """Character offsets of word and punctuation tokens, split at every offset in ``cuts``
     (identical to ``workbench.records.tokenize``)."""
@@ -101,10 +92,10 @@ def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[t
         s, e = m.span()
         bounds = [s] + sorted(c for c in cuts if s < c < e) + [e]
         for a, b in zip(bounds, bounds[1:], strict=False):
-            if any(_is_unspaced(c) for c in text[a:b]):
+            if any(is_unspaced(c) for c in text[a:b]):
                 start = a
                 for i in range(a, b):
-                    if _is_unspaced(text[i]):
+                    if is_unspaced(text[i]):
                         if start < i:
                             out.append((start, i))
                         out.append((i, i + 1))

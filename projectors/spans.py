@@ -24,6 +24,7 @@ __all__ = [
     "project_spans",
     "is_punct",
     "lexical_similarity",
+    "is_unspaced",
     "split_unspaced",
     "word_spans_of_pieces",
     "blocks",
@@ -132,7 +133,8 @@ def _name_like(tok: str) -> bool:
 
 
 # -- token maps ----------------------------------------------------------------------------------
-def _unspaced(ch: str) -> bool:
+def is_unspaced(ch: str) -> bool:
+    """Is ``ch`` in a script written without spaces (Han, kana, Thai)?"""
     o = ord(ch)
     return (
         0x3040 <= o <= 0x30FF
@@ -153,13 +155,13 @@ def split_unspaced(tokens: Sequence[str]) -> tuple[list[str], list[int]]:
     out: list[str] = []
     owner: list[int] = []
     for k, tok in enumerate(tokens):
-        if not any(_unspaced(c) for c in tok):
+        if not any(is_unspaced(c) for c in tok):
             out.append(tok)
             owner.append(k)
             continue
         buf = ""
         for c in tok:
-            if _unspaced(c):
+            if is_unspaced(c):
                 if buf:
                     out.append(buf)
                     owner.append(k)

@@ -159,7 +159,17 @@ def build_known_answer_model(out_dir: Path, dictionary: Mapping[str, str] = DICT
     spec.validate()
     spec.save(str(out_dir))
     assert ctranslate2.contains_model(str(out_dir))
+    write_family(out_dir, "known-answer", max_positions)
     return out_dir
+
+
+def write_family(out_dir: Path, name: str, max_positions: int) -> None:
+    """``workbench.json``: the model is read as a single-pair OPUS-MT (Marian) model by
+    ``workbench.models`` (no language tokens; ``</s>`` after the source)."""
+    import json
+
+    (Path(out_dir) / "workbench.json").write_text(json.dumps(
+        {"source": name, "family": "marian.v1", "max_input_length": max_positions}))
 
 
 def translate_words(text: str, dictionary: Mapping[str, str] = DICT_EN_DE) -> str:

@@ -34,7 +34,6 @@ pytestmark = pytest.mark.ray
 
 ROOT = Path(__file__).resolve().parents[1]
 dist_examples, tiny_model, tiny_factory = rf.dist_examples, rf.tiny_model, rf.tiny_factory
-ray_cluster = rf.ray_cluster
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +67,10 @@ def _kill_one_busy_worker(log: Path, stop: threading.Event, killed: list[int]) -
         lines = log.read_text().split("\n") if log.exists() else []
         events = [ln.split() for ln in lines if ln.strip()]
         ended = {(e[2], e[3]) for e in events if e[1] == "end"}
-        busy = [int(e[2]) for e in events if e[1] == "begin" and (e[2], e[3]) not in ended]
+        busy = [(int(e[2]), e[3]) for e in events if e[1] == "begin" and (e[2], e[3]) not in ended]
         if ended and busy:
-            os.kill(busy[-1], signal.SIGKILL)
-            killed.append(busy[-1])
+            os.kill(busy[-1][0], signal.SIGKILL)
+            killed.append(busy[-1])  # (pid, first example id of the shard it was running)
             return
         time.sleep(0.02)
 
@@ -92,8 +91,12 @@ def test_worker_killed_mid_shard_leaves_a_correct_version(ray_cluster, tmp_path,
     assert killed, "no worker was killed (the run ended before the killer saw a busy worker)"
     events = [ln.split() for ln in log.read_text().splitlines()]
     starts = [int(e[2]) for e in events if e[1] == "start"]
-    assert len(starts) >= 3 and killed[0] in starts  # the killed actor was restarted
-    assert killed[0] not in run.worker_pids  # ... and none of the staged shards came from it
+    pid, first = killed[0]
+    assert len(starts) >= 3 and pid in starts  # the killed actor was restarted
+    # the shard it was running never ended there, and was redone by another process (the
+    # killed worker may have finished an earlier shard: those stay staged, correctly)
+    ends = {(int(e[2]), e[3]) for e in events if e[1] == "end"}
+    assert (pid, first) not in ends and any(p != pid for p, f in ends if f == first)
     assert sorted(run.executed) == sorted(s.id for s in run.shards)
     from workbench.store import examples_to_arrow
 

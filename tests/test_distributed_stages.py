@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import ray_fixtures as rf
 from workbench.distributed import ExecutorOptions, run_stage
 from workbench.distributed_stages import ProjectWorker, TranslateWorker
 from workbench.signature import Signature
@@ -20,7 +19,6 @@ tf = pytest.importorskip("tests.translate_fixtures")
 
 ROOT = Path(__file__).resolve().parents[1]
 hf_models, ct2_models, model_home = tf.hf_models, tf.ct2_models, tf.model_home
-ray_cluster = rf.ray_cluster
 DECODING = dict(max_decoding_length=8, beam_size=1)
 
 

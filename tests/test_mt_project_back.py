@@ -73,13 +73,15 @@ def test_round_trip_library(tmp_path, ka, de_en, name):
         ex.validate()
 
 
-def test_round_trip_cli(tmp_path, ka, de_en):
+@pytest.mark.parametrize("langs", [[], ["--tgt-lang", "de"]])
+def test_round_trip_cli(tmp_path, ka, de_en, langs):
+    """Raw model (no language tokens), or its family from workbench.json (--tgt-lang)."""
     from workbench.cli import app
 
     orig, en = _files(tmp_path, de_en)
     out = tmp_path / "test.de.pred.conll"
     res = CliRunner().invoke(app, ["project-back", str(orig), str(en), "--model", str(ka.model_dir),
-                                   "-p", "constrained.v1", "-o", str(out)])
+                                   "-p", "constrained.v1", "-o", str(out), *langs])
     assert res.exit_code == 0, res.output
     assert "9 projected" in " ".join(res.output.split())
     back = list(read(out))

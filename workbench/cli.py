@@ -397,10 +397,13 @@ def project_cmd(
                    "(NAME or NAME@N); omit with --source/--target.")] = None,
     projector: Annotated[Optional[str], typer.Option(
         help="Registered projector (default align.eflomal.v1, offline). One of: "
-        "align.eflomal.v1, align.simalign.v1, or any other registered name.")] = None,
+        "align.eflomal.v1, align.simalign.v1, markers.v1, constrained.v1 (these two use the "
+        "translation model REF was made with), or any other registered name.")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
         "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, "
-        "model=bert-base-multilingual-cased, span_gap=1.")] = None,
+        "model=bert-base-multilingual-cased, span_gap=1; for markers.v1/constrained.v1 "
+        "model=CT2_DIR, src_lang, tgt_lang, compute_type, beam_size override the translate "
+        "version's.")] = None,
     source: Annotated[Optional[Path], typer.Option(help="Labelled source CoNLL file (file mode).")] = None,
     target: Annotated[Optional[Path], typer.Option(help="Target sentences: one tokenised sentence per "
                       "line, or CoNLL with tags ignored (file mode).")] = None,
@@ -412,8 +415,17 @@ def project_cmd(
                             "('src tokens ||| tgt tokens' per line) for statistical aligners.")] = None,
     force: Annotated[bool, typer.Option(help="Project again even if an identical version exists.")] = False,
     db: DbOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 1,
+    gpus_per_worker: GpusPerWorkerOpt = 0.0,
+    cpus_per_worker: CpusPerWorkerOpt = 1.0,
+    staging: StagingOpt = None,
+    shard_size: ShardSizeOpt = 256,
 ) -> None:
     """Project source spans onto translations: a stored version, or files (--source/--target/-o).
+
+    A stored version can be projected on a Ray cluster (--executor ray, --workers N, ...).
 
     Example: workbench project --source en.conll --target de.txt -o de.conll
     """
@@ -424,10 +436,15 @@ def project_cmd(
     if projector is not None and projector not in _projector_names():
         raise ConfigError(f"unknown projector {projector!r}",
                           fix=f"use one of {', '.join(_projector_names())}")
+    ex_opts = _executor_options(executor, ray_address, workers, gpus_per_worker,
+                              cpus_per_worker, staging, shard_size)
     opts = _parse_options(option)
     extra = read_parallel(align_corpus) if align_corpus else ()
     file_mode = source is not None or target is not None or output is not None
     if file_mode:
+        if ex_opts.executor != "local":
+            raise ConfigError("--executor ray projects stored versions, not files",
+                              fix="ingest and store the data, or drop --executor")
         if ref is not None or source is None or target is None or output is None:
             raise ConfigError("file mode needs --source, --target and --output, and no REF",
                               fix="workbench project --source SRC.conll --target TGT.txt -o OUT.conll")
@@ -442,7 +459,7 @@ def project_cmd(
                           fix="workbench project NAME@N, or workbench project --source ... ")
     with console.status(f"projecting {ref} ..."):
         v = project(ref, projector=projector, options=opts, store=_store(db), source=source_ref,
-                    extra=extra, force=force, report=rep)
+                    extra=extra, force=force, report=rep, executor=ex_opts)
     _print_report(rep)
     console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
 
@@ -603,11 +620,19 @@ def translate_cmd(
     token_logprobs: Annotated[bool, typer.Option(help="Store per-token log-probs (slower).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     db: DbOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 1,
+    gpus_per_worker: GpusPerWorkerOpt = 0.0,
+    cpus_per_worker: CpusPerWorkerOpt = 1.0,
+    staging: StagingOpt = None,
+    shard_size: ShardSizeOpt = 256,
 ) -> None:
     """Translate a stored version into one or more languages (a new version per language).
 
     Translations are cached in the store: an interrupted run resumes where it stopped and a
-    repeated run is served from the cache.
+    repeated run is served from the cache. With --executor ray, shards of --shard-size
+    sentences are translated by --workers Ray workers (cached sentences are never sent).
 
     Example: workbench translate sample-en --model Helsinki-NLP/opus-mt-en-de --src-lang en --tgt-lang de
     """
@@ -622,6 +647,8 @@ def translate_cmd(
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
         intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, name=name)
+    ex_opts = _executor_options(executor, ray_address, workers, gpus_per_worker,
+                              cpus_per_worker, staging, shard_size)
     finals: list[Any] = []
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
@@ -639,7 +666,7 @@ def translate_cmd(
 
     with bar:
         vs = translate(ref, model=model, src_lang=src_lang, tgt_langs=tgt_lang.split(","),
-                       store=_store(db), options=opts, progress=on_progress)
+                       store=_store(db), options=opts, progress=on_progress, executor=ex_opts)
     t = Table("version", "examples", "translated", "from cache", "split", "sent/s", "tok/s", "seconds")
     for v, p in zip(vs, finals, strict=False):
         t.add_row(v.ref, str(v.n_examples), str(p.translated), str(p.cached), str(p.split),
@@ -695,8 +722,11 @@ def project_back_cmd(
                          "constrained.v1, markers.v1, align.eflomal.v1.")] = "constrained.v1",
     model: Annotated[Optional[Path], typer.Option(help="CTranslate2 model English -> original language "
                      "(markers.*, constrained.*), with its sentencepiece files.")] = None,
+    tgt_lang: Annotated[Optional[str], typer.Option(help="Language of the original sentences (de, ...): "
+                        "the model's language tokens come from its family (workbench models).")] = None,
+    src_lang: Annotated[str, typer.Option(help="Language of the translations (with --tgt-lang).")] = "en",
     source_prefix: Annotated[Optional[str], typer.Option(help="Source language token(s), comma-separated "
-                             "(e.g. eng_Latn for NLLB).")] = None,
+                             "(e.g. eng_Latn for NLLB), for a model without family metadata.")] = None,
     target_prefix: Annotated[Optional[str], typer.Option(help="Target language token(s), comma-separated "
                              "(e.g. deu_Latn for NLLB).")] = None,
     original_format: Annotated[Optional[str], typer.Option(help="lines, conll or jsonl (default: by "
@@ -705,13 +735,17 @@ def project_back_cmd(
 ) -> None:
     """Write spans predicted on English translations back onto the original sentences.
 
-    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 -o test.de.pred.conll
+    Example: workbench project-back test.de.txt test.en.pred.conll --model en-de-ct2 --tgt-lang de -o test.de.pred.conll
     """
     from workbench.load import read, write
     from workbench.project_back import make_projector, project_back, read_originals
 
     mt = None
-    if model is not None:
+    if model is not None and tgt_lang:
+        from workbench.mt import load_mt
+
+        mt = load_mt(model, src_lang=src_lang, tgt_lang=tgt_lang)
+    elif model is not None:
         from workbench.mt import CT2Model
 
         mt = CT2Model(model, source_prefix=source_prefix.split(",") if source_prefix else (),
@@ -755,20 +789,20 @@ RayAddressOpt = Annotated[Optional[str], typer.Option(
     help="Ray cluster to join (auto, ray://head:10001, host:6379); default: start a local Ray.")]
 WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, rich_help_panel="Execution",
-    help="Ray workers (each loads the model once); locally, multiplies --cpus-per-worker.")]
+    help="Ray workers (each loads the model once); --executor ray only.")]
 GpusPerWorkerOpt = Annotated[float, typer.Option(
     "--gpus-per-worker", min=0.0, rich_help_panel="Execution",
     help="GPUs per worker (1 = one worker per GPU; fractions share a GPU).")]
 CpusPerWorkerOpt = Annotated[float, typer.Option(
     "--cpus-per-worker", min=0.01, rich_help_panel="Execution",
-    help="CPU cores per worker (also its compute threads).")]
+    help="CPU cores per Ray worker (also its compute threads).")]
 StagingOpt = Annotated[Optional[str], typer.Option(
     "--staging", rich_help_panel="Execution",
     help="Directory or URL (s3://bucket/prefix) every worker can reach, for shard files; "
     "default: .wb-shards beside the store.")]
 ShardSizeOpt = Annotated[int, typer.Option(
     "--shard-size", min=1, rich_help_panel="Execution",
-    help="Examples per shard (the unit of retry and resume).")]
+    help="Examples per shard (the unit of retry and resume); --executor ray only.")]
 
 
 def _executor_options(executor: str = "local", ray_address: str | None = None, workers: int = 1,

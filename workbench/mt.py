@@ -1,11 +1,13 @@
 """CTranslate2 + sentencepiece adapter for the MT-guided projectors (``markers.v1``,
 ``constrained.v1``): implements ``projectors.mtbase.Translator`` and ``Scorer``.
 
-A thin wrapper, self-contained on purpose (the translate stage's model loading can construct it
-from its own cache entry): ``ctranslate2.Translator.translate_batch`` / ``score_batch`` with
-sentencepiece models for the source and target side. Language-token conventions are passed in
-as piece lists (``source_prefix``, ``source_suffix``, ``target_prefix``; e.g. NLLB:
-``source_prefix=["eng_Latn"]``, ``target_prefix=["deu_Latn"]``).
+A thin wrapper: ``ctranslate2.Translator.translate_batch`` / ``score_batch`` with sentencepiece
+models for the source and target side. Language-token conventions are piece lists
+(``source_prefix``, ``source_suffix``, ``target_prefix``). :func:`load_mt` (and
+:meth:`CT2Model.from_model`) derive them from the model's family in :mod:`workbench.models` (one
+source of truth for language tokens, the one the translate stage uses: e.g. NLLB
+``["eng_Latn"] + pieces + ["</s>"]`` with target prefix ``["deu_Latn"]``); the constructor takes
+them explicitly for models without family metadata.
 
 CTranslate2 maps pieces missing from its vocabulary to ``<unk>`` silently; :meth:`CT2Model.unknown`
 tells which strings would, so projectors can refuse markers the model cannot write.
@@ -20,7 +22,7 @@ from typing import Any
 
 from workbench.errors import ModelError
 
-__all__ = ["CT2Model", "find_spm"]
+__all__ = ["CT2Model", "find_spm", "load_mt"]
 
 _SPM_NAMES = {
     "source": ("source.spm", "source.model", "spm.model", "sentencepiece.bpe.model", "sentencepiece.model",
@@ -95,6 +97,8 @@ class CT2Model:
         self.max_batch_size = max_batch_size
         self.source_prefix, self.source_suffix = list(source_prefix), list(source_suffix)
         self.target_prefix = list(target_prefix)
+        #: model identity from :meth:`from_model` (name@content hash, family, languages), else None
+        self.identity: dict[str, Any] | None = None
         #: pieces read or scored so far that the model only knows as <unk> (CTranslate2 does not say)
         self.unknown_pieces = 0
         for tok in self.source_prefix + self.source_suffix:
@@ -106,9 +110,32 @@ class CT2Model:
                 raise ModelError(f"language token {tok!r} is not in the target vocabulary",
                                  where=str(self.model_dir), fix="check the language code for this model family")
 
+    @classmethod
+    def from_model(cls, model: Any, *, src_lang: str, tgt_lang: str, **kwargs: Any) -> CT2Model:
+        """The adapter over a loaded :class:`workbench.models.Model`, with the language tokens
+        its family puts around the source and before the target (as the translate stage does).
+
+        Raises :class:`~workbench.errors.LanguageError` when the model does not know a language.
+        """
+        fam = model.family
+        src_tok = fam.token(src_lang, "source")
+        tgt_tok = fam.token(tgt_lang, "target")
+        slot = "\x00"  # where the sentence pieces go in the family's layout
+        layout = fam.source([slot], src_tok, tgt_tok)
+        i = layout.index(slot)
+        out = cls(model.path, source_prefix=layout[:i], source_suffix=layout[i + 1:],
+                  target_prefix=fam.prefix(tgt_tok) or (), **kwargs)
+        out.identity = {"model": model.signature, "family": fam.name, "src": src_lang, "tgt": tgt_lang,
+                        "compute": kwargs.get("compute_type", "default")}
+        return out
+
     def signature(self) -> dict[str, Any]:
-        """Model identity (directory name + content hash of model.bin's size and head) and decoding."""
+        """Model identity and decoding: ``name@content hash``, family and languages when built by
+        :meth:`from_model`; otherwise directory name + a hash of model.bin's size and head."""
         import hashlib
+
+        if self.identity is not None:
+            return {**self.identity, "beam": self.beam_size, "maxlen": self.max_decoding_length}
 
         mb = self.model_dir / "model.bin"
         h = hashlib.sha256(str(mb.stat().st_size).encode())
@@ -168,6 +195,18 @@ class CT2Model:
         tgts = [self.target_prefix + list(t) for t in targets]
         res = self.engine.score_batch([list(s) for s in sources], tgts, max_batch_size=self.max_batch_size)
         return [list(r.log_probs[n:]) for r in res]
+
+
+def load_mt(model: Any, *, src_lang: str, tgt_lang: str, family: str | None = None,
+            **kwargs: Any) -> CT2Model:
+    """A :class:`CT2Model` for ``src_lang -> tgt_lang`` from a CTranslate2 directory, a converted
+    model id (:func:`workbench.models.load_model`) or a loaded ``Model``; ``family`` overrides
+    the family recorded in the directory (``workbench.json``) or detected from its vocabulary.
+    ``kwargs`` go to :class:`CT2Model` (device, compute_type, beam_size, ...)."""
+    from workbench.models import Model, load_model
+
+    m = model if isinstance(model, Model) else load_model(model, family=family)
+    return CT2Model.from_model(m, src_lang=src_lang, tgt_lang=tgt_lang, **kwargs)
 
 
 def _byte_to_char(text: str) -> list[int]:

@@ -22,6 +22,13 @@ already exist), projector(s), filters, exports and reports::
 
     [project]
     projector = "align.eflomal.v1"    # or projectors = [...]; other keys are projector options
+                                      # (markers.v1 / constrained.v1 use the [translate] model,
+                                      # or model = "dir" with src_lang / tgt_lang)
+
+    [executor]                        # optional: run translate and project on Ray
+    executor = "ray"                  # default "local"; ray_address, workers, gpus_per_worker,
+    workers = 2                       # cpus_per_worker, staging, shard_size, max_retries ...
+    # [translate.executor] / [project.executor] override it for one stage
 
     [filter]
     filters = ["length-ratio.v1", "projection-complete.v1"]
@@ -76,7 +83,8 @@ register_ddl(
 
 
 # -- configuration -------------------------------------------------------------------------------
-_TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report"}
+_TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report",
+           "executor"}
 
 
 @dataclass
@@ -94,6 +102,10 @@ class Pipeline:
         filters: filter names (empty: no filter stage); ``filter_options``.
         exports: each ``format``, ``path`` and exporter options.
         report: ``html`` path template (``{lang}``, ``{corpus}``), or None.
+        executors: stage (``translate``, ``project``) -> its
+            :class:`~workbench.distributed.ExecutorOptions`, from ``[executor]`` and the
+            stage's ``executor`` sub-table; a stage missing here runs locally. Executor options
+            never change a version, so they are not part of a step's identity.
         base: the pipeline file's directory (relative paths start there).
     """
 
@@ -109,6 +121,7 @@ class Pipeline:
     filter_options: dict[str, Any] = field(default_factory=dict)
     exports: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    executors: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")
 
     def stages(self) -> list[str]:
@@ -177,6 +190,8 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
                           fix="add a [translate] section (model, targets) or [translations] (lang = file)")
     proj = _table(raw, "project", where)
     projectors = proj.pop("projectors", None) or ([proj.pop("projector")] if "projector" in proj else [])
+    if isinstance(proj.get("model"), str) and (base / proj["model"]).exists():
+        proj["model"] = str(base / proj["model"])  # markers.v1/constrained.v1: a local model directory
     filt = _table(raw, "filter", where)
     filters = filt.pop("filters", None) or []
     exports = raw.get("export", [])
@@ -187,12 +202,17 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
             raise ConfigError("each [[export]] needs format and path", where=where,
                               fix='e.g. format = "hf", path = "hf"')
     report = _table(raw, "report", where) or None
+    from workbench.distributed_stages import stage_executors
+
+    executors = stage_executors(_table(raw, "executor", where),
+                                {"translate": translate or {}, "project": proj}, out, where)
     pl = Pipeline(
         name=pipe.get("name", p.stem), out_dir=out,
         db=Path(db) if db else out / pipe.get("db", "workbench.duckdb"),
         source=source, translate=translate, translations=translations,
         projectors=list(projectors), project_options=proj, filters=list(filters),
-        filter_options=filt, exports=[dict(e) for e in exports], report=report, base=base,
+        filter_options=filt, exports=[dict(e) for e in exports], report=report,
+        executors=executors, base=base,
     )
     missing = [s for s in pl.stages() if not STAGES[s].available()]
     if missing:
@@ -286,7 +306,8 @@ def _fingerprint(path: Path) -> str | None:
         if not path.is_dir():
             return None
         return content_hash(sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
-                                   for f in path.rglob("*") if f.is_file()))
+                                   for f in path.rglob("*") if f.is_file()
+                                   and not f.name.startswith(".")))  # e.g. the content-hash memo
     except OSError:
         return None
 
@@ -361,6 +382,10 @@ class _Runner:
         if self.on_step:
             self.on_step(step)
 
+    def _executor(self, stage: str) -> dict[str, Any]:
+        opts = self.pl.executors.get(stage)
+        return {"executor": opts} if opts is not None else {}
+
     def step(self, stage: str, target: str, inputs: list[Version] | None, opts: dict[str, Any],
              call: Callable[[], Version | list[Version]], corpus: str | None = None) -> list[Version] | None:
         """Run one versioned stage unless stored; None when (dry run) its inputs do not exist."""
@@ -407,7 +432,8 @@ class _Runner:
                               "src_lang": sl, "tgt_langs": langs, **t},
                              call=lambda: _call_with_options(
                                  STAGES["translate"], "TranslateOptions", src_ref, t,
-                                 model=model, src_lang=sl, tgt_langs=langs, store=store))
+                                 model=model, src_lang=sl, tgt_langs=langs, store=store,
+                                 **self._executor("translate")))
             if made and len(made) != len(langs):
                 raise ConfigError(f"translate made {len(made)} versions for {len(langs)} targets")
             targets += [(lang, made[i] if made else None) for i, lang in enumerate(langs)]
@@ -424,9 +450,13 @@ class _Runner:
                 label = lang if len(pl.projectors) <= 1 else f"{lang}/{proj}"
                 if proj is not None:
                     popts = dict(pl.project_options)
-                    got = self.step("project", label, [v] if v else None, {"projector": proj, **popts},
+                    key_opts = {"projector": proj, **popts}
+                    if isinstance(popts.get("model"), str):  # changed in place: project again
+                        key_opts["model_files"] = _fingerprint(Path(popts["model"]))
+                    got = self.step("project", label, [v] if v else None, key_opts,
                                     call=lambda r=_ref(v), proj=proj, popts=popts: STAGES["project"].load()(
-                                        r, projector=proj, options=popts, store=store))
+                                        r, projector=proj, options=popts, store=store,
+                                        **self._executor("project")))
                     v = got[0] if got else None
                 if pl.filters:
                     fopts = dict(pl.filter_options)

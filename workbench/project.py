@@ -5,6 +5,16 @@ On a store, the input is a translated version (whose parent holds the source exa
 ids); the output is a new version of the same corpus, stage ``"project"``, parents
 ``[input, source]``, with projected spans (``score``, ``source`` = source span index) and one
 :class:`~workbench.records.SpanOutcome` per source span.
+
+The MT-guided projectors (``markers.v1``, ``constrained.v1``) need the translation model. Given no
+``translator``/``scorer`` object, the stage builds it (:func:`workbench.mt.load_mt`) from the
+option ``model`` (a CTranslate2 directory or converted id), by default the model recorded by the
+translate version the input descends from (its ``model_path``, ``family``, ``src_lang``,
+``tgt_lang``, ``beam_size``, ``max_decoding_length``, ``compute_type``). The version stores the
+model path in its params and ``name@content hash`` in its signature. ``markers.v1`` replaces the
+translation by the clean text of the marked translation: ``meta["mt_text_replaced_by"]`` names the
+projector, the translate stage's text and scores move to ``meta["mt_text_clean"]``,
+``meta["mt_score_clean"]``, ... (``mt_score`` would describe another text).
 """
 
 from __future__ import annotations
@@ -12,18 +22,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ConfigError, InputError, ModelError, StoreError
 from workbench.records import Example, Span, SpanOutcome
 from workbench.signature import Signature, content_hash
 from workbench.store import Store, Version
 
+if TYPE_CHECKING:
+    from workbench.distributed import ExecutorOptions
+
 __all__ = ["DEFAULT_PROJECTOR", "ProjectReport", "project", "project_files", "read_parallel",
            "make_projector"]
 
 #: the offline default: statistical alignment, no pretrained model needed
 DEFAULT_PROJECTOR = "align.eflomal.v1"
+#: projector name prefixes that need a translation model (``model=`` or a translator/scorer object)
+MT_PROJECTORS = ("markers.", "constrained.")
+#: options of the MT model (not of the projector): read by :func:`make_projector`
+MT_MODEL_OPTIONS = ("model", "family", "src_lang", "tgt_lang", "device", "compute_type", "beam_size",
+                    "max_decoding_length", "inter_threads", "intra_threads", "max_batch_size")
+#: translate-stage meta describing the translation that ``markers.v1`` replaces
+_CLEAN_META = ("mt_score", "mt_avg_logprob", "mt_token_logprobs", "mt_split")
 
 
 @dataclass
@@ -51,6 +71,8 @@ def make_projector(name: str | None = None, options: dict[str, Any] | None = Non
 
     name = name or DEFAULT_PROJECTOR
     opts = dict(options or {})
+    if name.startswith(MT_PROJECTORS):
+        opts = _with_mt_model(name, opts)
     if extra:
         if not name.startswith("align.eflomal"):
             raise ConfigError(f"extra parallel text is used only by statistical aligners, not {name}",
@@ -63,6 +85,89 @@ def make_projector(name: str | None = None, options: dict[str, Any] | None = Non
     except TypeError as exc:
         raise ConfigError(f"bad option for projector {name}: {exc}",
                           fix="check the --option names (see the projector's documentation)") from None
+    except ValueError as exc:
+        from projectors.mtbase import VocabularyError
+
+        if isinstance(exc, VocabularyError):  # markers the model cannot write
+            raise ModelError(str(exc), fix="use markers the model knows, or another projector") from None
+        raise ConfigError(f"bad option for projector {name}: {exc}",
+                          fix="check the --option values (see the projector's documentation)") from None
+
+
+def _with_mt_model(name: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """Projector options with ``translator``/``scorer`` built from the MT model options."""
+    key = "translator" if name.startswith("markers.") else "scorer"
+    if opts.get(key) is not None:
+        return opts
+    mopts = {k: opts.pop(k) for k in MT_MODEL_OPTIONS if k in opts}
+    model = mopts.pop("model", None)
+    if not model:
+        raise ConfigError(f"projector {name} needs the translation model",
+                          fix="project a version made by workbench translate (its model is used), or "
+                              "pass --option model=DIR --option src_lang=en --option tgt_lang=de")
+    missing = [k for k in ("src_lang", "tgt_lang") if not mopts.get(k)]
+    if missing:
+        raise ConfigError(f"projector {name}: no {' / '.join(missing)} for model {model}",
+                          fix="pass --option src_lang=en --option tgt_lang=de")
+    from workbench.mt import load_mt
+
+    src, tgt, family = mopts.pop("src_lang"), mopts.pop("tgt_lang"), mopts.pop("family", None)
+    if mopts.get("device", "auto") == "auto" or mopts.get("compute_type", "auto") == "auto":
+        from workbench.translate import TranslateOptions, resolve_device
+
+        dev, ct, _, _ = resolve_device(TranslateOptions(device=mopts.get("device", "auto"),
+                                                        compute_type=mopts.get("compute_type", "auto")))
+        mopts["device"], mopts["compute_type"] = dev, ct
+    opts[key] = load_mt(str(model), src_lang=str(src), tgt_lang=str(tgt), family=family, **mopts)
+    return opts
+
+
+def _translate_ancestor(store: Store, v: Version) -> Version | None:
+    """``v`` or its nearest first-parent ancestor made by the translate stage."""
+    by_id: dict[int, Version] | None = None
+    seen: set[int] = set()
+    cur: Version | None = v
+    while cur is not None and cur.id not in seen:
+        if cur.stage == "translate":
+            return cur
+        seen.add(cur.id)
+        if not cur.parents:
+            return None
+        by_id = by_id or {x.id: x for x in store.versions()}
+        cur = by_id.get(cur.parents[0])
+    return None
+
+
+def _mt_defaults(name: str, opts: dict[str, Any], store: Store, v: Version, src_v: Version) -> dict[str, Any]:
+    """MT model options of ``name`` completed from the translate version ``v`` descends from."""
+    if opts.get("translator") is not None or opts.get("scorer") is not None:
+        return opts
+    out = dict(opts)
+    tv = _translate_ancestor(store, v)
+    tp = tv.params if tv is not None else {}
+    if not out.get("model"):
+        if not tp.get("model_path"):
+            raise ConfigError(
+                f"projector {name} needs the translation model, and {v.ref} was not made by "
+                "workbench translate (no model recorded)",
+                fix="pass --option model=DIR (a CTranslate2 model, source -> target language; "
+                    "src_lang / tgt_lang default to the versions' languages)", where=v.ref)
+        out["model"] = tp["model_path"]
+        if tp.get("family"):
+            out.setdefault("family", tp["family"])
+        for k in ("beam_size", "max_decoding_length"):
+            if k in tp:
+                out.setdefault(k, tp[k])
+        if tp.get("compute_type") and "compute_type" not in out:
+            from workbench.translate import TranslateOptions, resolve_device
+
+            # the translate stage's compute type when this runs on the same kind of device
+            dev = resolve_device(TranslateOptions(device=out.get("device", "auto")))[0]
+            if dev == tp.get("device"):
+                out["device"], out["compute_type"] = dev, tp["compute_type"]
+    out.setdefault("src_lang", tp.get("src_lang") or src_v.lang)
+    out.setdefault("tgt_lang", tp.get("tgt_lang") or v.lang)
+    return out
 
 
 def _pairs_and_projections(projector: Any, srcs: Sequence[Example], tgts: Sequence[Example]) -> list[Any]:
@@ -76,16 +181,22 @@ def _pairs_and_projections(projector: Any, srcs: Sequence[Example], tgts: Sequen
         )
         for s, t in zip(srcs, tgts, strict=True)
     ]
+    from projectors.mtbase import VocabularyError
+
     try:
         return projector.project(pairs)
     except (OSError, ImportError) as exc:
         raise ModelError(str(exc), fix="install the aligner (pip install 'workbench[align]') or "
                          "give a local model directory") from None
+    except VocabularyError as exc:  # e.g. typed markers <LABEL> the model cannot write
+        raise ModelError(str(exc), fix="use markers the model knows (typed=false), or another "
+                         "projector") from None
 
 
 def _apply(tgt: Example, src: Example, proj: Any, name: str, report: ProjectReport) -> Example:
     text, offsets = tgt.text, list(tgt.offsets)
-    if proj.tgt_text is not None and proj.tgt_offsets is not None:
+    replaced = proj.tgt_text is not None and proj.tgt_offsets is not None
+    if replaced:
         text, offsets = proj.tgt_text, list(proj.tgt_offsets)
     spans, outcomes = [], []
     for ps in sorted(proj.spans, key=lambda p: p.source):
@@ -106,6 +217,12 @@ def _apply(tgt: Example, src: Example, proj: Any, name: str, report: ProjectRepo
             kept.append(sp)
     meta = dict(tgt.meta)
     meta.setdefault("src_text", src.text)
+    if replaced:  # markers.v1: its own translation replaces the translate stage's (even when equal)
+        meta["mt_text_replaced_by"] = name
+        meta["mt_text_clean"] = tgt.text
+        for k in _CLEAN_META:
+            if k in meta:
+                meta[f"{k}_clean"] = meta.pop(k)
     return Example(id=tgt.id, text=text, offsets=offsets, spans=sorted(kept, key=lambda s: s.start),
                    lang=tgt.lang, split=tgt.split, meta=meta, outcomes=outcomes)
 
@@ -121,6 +238,7 @@ def project(
     batch_size: int = 50_000,
     force: bool = False,
     report: ProjectReport | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> Version:
     """Project the source spans onto the translations in ``ref``; returns the new version.
 
@@ -134,6 +252,11 @@ def project(
             batches give better statistics).
         force: project again even if a version with the same signature exists.
         report: filled with outcome counts when given.
+        executor: :class:`~workbench.distributed.ExecutorOptions`; ``executor="ray"`` projects
+            shards of ``shard_size`` pairs on Ray workers (one projector per worker). Same
+            version as the local run for projectors that treat pairs independently (simalign);
+            statistical aligners (eflomal) estimate their model per call,
+            so each shard is one batch: use ``shard_size >= batch_size`` for the local result.
     """
     store = store or Store()
     report = report if report is not None else ProjectReport()
@@ -148,7 +271,11 @@ def project(
         src_v = by_id[v.parents[0]]
     else:
         src_v = store.resolve(source)
-    proj = make_projector(projector, options, extra)
+    name = projector or DEFAULT_PROJECTOR
+    options = dict(options or {})
+    if name.startswith(MT_PROJECTORS):
+        options = _mt_defaults(name, options, store, v, src_v)
+    proj = make_projector(name, options, extra)
     sig = Signature("project").add("parent", v.ref).add("source", src_v.ref)
     for k, val in proj.signature().items():
         sig.add(k, val)
@@ -159,6 +286,15 @@ def project(
         if done is not None:
             report.version = done
             return done
+    params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
+    if executor is not None and executor.validate().executor != "local":
+        from workbench.distributed_stages import project_sharded
+
+        out = project_sharded(store=store, version=v, source=src_v, projector=projector,
+                              options=options, extra=extra, signature=sig, params=params,
+                              executor=executor, report=report)
+        report.version = out
+        return out
     src_by_id: dict[str, Example] = {}
     for ex in store.examples(src_v):
         src_by_id[ex.id] = ex
@@ -185,7 +321,6 @@ def project(
         report.examples += len(tgts)
         return [_apply(t, s, p, proj.name, report) for t, s, p in zip(tgts, srcs, projs, strict=True)]
 
-    params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
     out = store.write_version(batches(), corpus=v.corpus, stage="project", signature=sig,
                               parents=[v, src_v], params=params, lang=v.lang)
     report.version = out

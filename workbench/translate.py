@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import mtcache
 from workbench.errors import ConfigError, InputError
@@ -41,6 +41,9 @@ from workbench.records import Example, tokenize
 from workbench.segment import split_ranges
 from workbench.signature import Signature
 from workbench.store import Store, Version
+
+if TYPE_CHECKING:
+    from workbench.distributed import ExecutorOptions
 
 __all__ = ["TranslateOptions", "Progress", "translate", "CACHE_TABLE"]
 
@@ -425,12 +428,17 @@ def translate(
     store: Store | None = None,
     options: TranslateOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> list[Version]:
     """Translate a stored version into each target language; one new version per language.
 
     ``model`` is a CTranslate2 directory, a converted Hugging Face id or a loaded
     :class:`~workbench.models.Model`. A version made with the same signature under the same
     name is returned as is; otherwise translations come from the cache where present.
+    ``executor`` (:class:`~workbench.distributed.ExecutorOptions`) with ``executor="ray"``
+    translates shards on Ray workers (the model directory must be readable at the same path
+    by every worker); the version is the same as this process would make. ``None`` or
+    ``"local"``: this process.
     """
     store = store or Store()
     options = options or TranslateOptions()
@@ -442,7 +450,13 @@ def translate(
     for t in tgts:  # check every code before any work
         m.family.token(t, "target")
     m.family.token(src_lang, "source")
-    device, ct, inter, intra = resolve_device(options)
+    sharded = executor is not None and executor.validate().executor != "local"
+    if sharded:
+        from workbench.distributed_stages import remote_device, translate_sharded
+
+        device, ct, inter, intra = remote_device(options, executor)
+    else:
+        device, ct, inter, intra = resolve_device(options)
     model_key = f"{m.signature}|{m.family.name}|{ct}"
     translator = None
     out = []
@@ -462,15 +476,21 @@ def translate(
                                   cached=existing.n_examples, finished=True, version=existing.ref))
             out.append(existing)
             continue
+        params = {**{k: v for k, v in asdict(options).items() if k != "name"},
+                  "model": m.name, "model_path": str(m.path), "family": m.family.name,
+                  "device": device, "compute_type": ct, "inter_threads": inter,
+                  "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
+        if sharded:
+            out.append(translate_sharded(
+                store=store, source=source, model=m, model_ref=str(m.path), src_lang=src_lang,
+                tgt_lang=tgt, options=options, model_key=model_key, device=device, signature=sig,
+                name=name, params=params, executor=executor, progress=progress))
+            continue
         if translator is None:
             translator = _load_translator(m, device, ct, options.device_index, inter, intra)
         run = _Run(store=store, source=source, model=m, translator=translator, options=options,
                    src_lang=src_lang, tgt_lang=tgt, model_key=model_key, progress=progress,
                    device=device)
-        params = {**{k: v for k, v in asdict(options).items() if k != "name"},
-                  "model": m.name, "model_path": str(m.path), "family": m.family.name,
-                  "device": device, "compute_type": ct, "inter_threads": inter,
-                  "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
                                 batch_size=options.read_chunk,

@@ -25,6 +25,7 @@ bench:
     {{python}} bench/project_align.py
     {{python}} bench/project_mt.py
     {{python}} bench/scale.py
+    {{python}} bench/filter_europarl.py
 
 # the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:

@@ -46,7 +46,8 @@ def lookup(store: Store, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     import pyarrow as pa
 
     with store.connect() as con:
-        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?",
+        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                          "AND table_catalog = current_database()",
                           [CACHE_TABLE]).fetchall()[0][0]
         if not has:
             return {}

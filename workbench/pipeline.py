@@ -351,7 +351,7 @@ def _recorded(store: Store, key: str) -> list[Version] | None:
         return None
     with store.connect() as con:
         has = con.execute("SELECT count(*) FROM information_schema.tables "
-                          "WHERE table_name='pipeline_steps'").fetchone()[0]  # type: ignore[index]
+                          "WHERE table_name='pipeline_steps' AND table_catalog = current_database()").fetchone()[0]  # type: ignore[index]
         if not has:
             return None
         ids = [r[0] for r in con.execute(

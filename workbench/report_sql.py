@@ -23,7 +23,8 @@ __all__ = [
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_catalog = current_database()",
                             [name]).fetchone()[0])  # type: ignore[index]
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +41,6 @@ __all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEM
            "clean_stale_dirs", "stale_prefix"]
 
 SCHEMA_VERSION = 1
-_OPEN_WRITERS: dict[str, int] = {}  # resolved db path -> write connections open in this process
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
 OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
@@ -322,7 +322,14 @@ class Store:
     # -- connections ---------------------------------------------------------------------------
     @contextmanager
     def connect(self, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection held for one operation; retries while another process holds the lock."""
+        """A connection held for one operation; retries while another process holds the lock.
+
+        The file is attached to this process's DuckDB instance for the operation and detached
+        after it (which releases the file lock), so an operation costs a few milliseconds rather
+        than the ~30 ms of starting a DuckDB instance. Operations that overlap in this process
+        (a read inside ``on_commit``, another thread) share the attachment, each on its own
+        cursor; a read-write attachment serves reads too.
+        """
         if read_only and not self.path.exists():
             raise StoreError(
                 f"no corpus store at {self.path}",
@@ -332,55 +339,60 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         key = str(self.path.resolve())
-        if read_only and _OPEN_WRITERS.get(key):
-            # this process already holds the write connection (e.g. inside ``on_commit``): DuckDB
-            # refuses a second, read-only instance of the same file, so share the open one
-            read_only, ddl = False, False
-        else:
-            ddl = not read_only
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                inst, att, fresh = _ENGINE.attach(key, read_only)
                 break
             except duckdb.IOException as exc:
                 msg = str(exc)
                 if "lock" not in msg.lower():
                     raise StoreError(f"cannot open {self.path}: {msg}",
                                      fix="is it a DuckDB file written by the workbench?") from None
-                if time.monotonic() >= deadline:
-                    pid = re.search(r"PID (\d+)", msg)
-                    holder = f"process {pid.group(1)}" if pid else "another process"
-                    raise StoreLockedError(
-                        f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
-                        f"{self.lock_timeout:g}s ({msg.strip()})",
-                        fix="wait for the other workbench command to finish, or raise "
-                        "WORKBENCH_LOCK_TIMEOUT (seconds)",
-                    ) from None
-                time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
-                delay = min(delay * 1.5, 0.5)
+            except _Busy as exc:
+                msg = str(exc)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}",
                                  fix="is it a DuckDB file written by the workbench?") from None
-        if not read_only:
-            _OPEN_WRITERS[key] = _OPEN_WRITERS.get(key, 0) + 1
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", msg)
+                holder = f"process {pid.group(1)}" if pid else "another process"
+                raise StoreLockedError(
+                    f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
+                    f"{self.lock_timeout:g}s ({msg.strip()})",
+                    fix="wait for the other workbench command to finish, or raise "
+                    "WORKBENCH_LOCK_TIMEOUT (seconds)",
+                ) from None
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
+            delay = min(delay * 1.5, 0.5)
         try:
-            if ddl:
+            con = inst.cursor()
+        except BaseException:
+            _ENGINE.release(key)
+            raise
+        try:
+            con.execute(f"USE {att.alias}")
+            if not att.writable:  # reads get DuckDB's default limit, as before
+                con.execute("RESET memory_limit")
+            if not read_only:
                 try:
                     con.execute(f"SET memory_limit = '{self.memory_limit}'")
                 except duckdb.Error as exc:
                     raise StoreError(f"bad memory limit {self.memory_limit!r}: {exc}",
                                      fix="set WORKBENCH_DUCKDB_MEMORY to a size like 256MB") from None
-                for st in _DDL:
-                    con.execute(st)
-                for st in VIEWS.values():
-                    con.execute(st)
+                try:  # where DuckDB spills (as it would for the file opened on its own)
+                    con.execute(f"SET temp_directory = {_quote(key + '.tmp')}")
+                except duckdb.Error:  # the current one is in use by another operation: keep it
+                    pass
+                if fresh:
+                    _ensure_schema(con)
             yield con
         finally:
-            con.close()
-            if not read_only:
-                _OPEN_WRITERS[key] -= 1
+            try:
+                con.close()
+            finally:
+                _ENGINE.release(key)
 
     # -- versions ------------------------------------------------------------------------------
     def versions(self, corpus: str | None = None) -> list[Version]:
@@ -588,10 +600,85 @@ class Store:
 _STAGE_PREFIX = ".wb-stage-"
 
 
+class _Busy(Exception):
+    """The file is attached read-only in this process while a write is wanted (retried)."""
+
+
+@dataclass
+class _Attachment:
+    alias: str
+    writable: bool
+    users: int = 1
+
+
+class _Engine:
+    """This process's in-memory DuckDB instance, to which store files are attached per operation.
+
+    Starting a DuckDB instance costs ~30 ms (its built-in catalog); attaching a file to a running
+    one costs ~1 ms. The file lock is held only while the file is attached. A forked child starts
+    its own instance (a DuckDB instance does not survive ``fork``).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.pid = -1
+        self.attached: dict[str, _Attachment] = {}
+        self.count = 0
+
+    def attach(self, key: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, _Attachment, bool]:
+        """(instance, attachment, newly attached) for the file ``key``; raises DuckDB's lock
+        error or :class:`_Busy` when it cannot be had now."""
+        with self.lock:
+            if self.con is None or self.pid != os.getpid():
+                self.con, self.pid, self.attached = duckdb.connect(":memory:"), os.getpid(), {}
+            att = self.attached.get(key)
+            if att is not None:
+                if att.writable or read_only:
+                    att.users += 1
+                    return self.con, att, False
+                raise _Busy("the file is open read-only in this process")
+            self.count += 1
+            att = _Attachment(f"wb_store_{self.count}", writable=not read_only)
+            mode = " (READ_ONLY)" if read_only else ""
+            self.con.execute(f"ATTACH {_quote(key)} AS {att.alias}{mode}")
+            self.attached[key] = att
+            return self.con, att, True
+
+    def release(self, key: str) -> None:
+        with self.lock:
+            att = self.attached.get(key)
+            if att is None or self.con is None or self.pid != os.getpid():
+                return
+            att.users -= 1
+            if att.users <= 0:
+                del self.attached[key]
+                self.con.execute(f"DETACH {att.alias}")
+
+    def scratch(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the instance for work on files outside any store (Parquet)."""
+        with self.lock:
+            if self.con is None or self.pid != os.getpid():
+                self.con, self.pid, self.attached = duckdb.connect(":memory:"), os.getpid(), {}
+            return self.con.cursor()
+
+
+_ENGINE = _Engine()
+
+
+def _quote(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
 def _check_unique_ids(staged: Path) -> None:
     """Raise :class:`InputError` naming duplicate ids (and their input lines, when known)."""
-    con = duckdb.connect(config={"memory_limit": "64MB", "temp_directory": str(staged.parent / "tmp")})
+    con = _ENGINE.scratch()
     try:
+        con.execute("SET memory_limit = '64MB'")
+        try:
+            con.execute(f"SET temp_directory = {_quote(str(staged.parent / 'tmp'))}")
+        except duckdb.Error:  # in use by another operation of this process: keep it
+            pass
         ids = [r[0] for r in con.execute(
             "SELECT id FROM read_parquet(?) GROUP BY id HAVING count(*) > 1 LIMIT 3", [str(staged)]
         ).fetchall()]
@@ -680,8 +767,28 @@ def clean_stale_dirs(parent: Path, prefix: str) -> None:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store (the connection's current database) has a table or view ``name``."""
     return bool(
         con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name = ? AND table_catalog = current_database()", [name]
         ).fetchone()[0]  # type: ignore[index]
     )
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Run the schema statements (:data:`_DDL`, :data:`VIEWS`) unless the file already has
+    exactly these: their hash is kept in ``store_meta`` so a write skips ~20 statements."""
+    import hashlib
+
+    stmts = [*_DDL, *VIEWS.values()]
+    digest = hashlib.sha256("\0".join(stmts).encode()).hexdigest()[:16]
+    try:
+        row = con.execute("SELECT value FROM store_meta WHERE key = 'schema'").fetchall()
+    except duckdb.CatalogException:
+        row = []
+    if row and row[0][0] == digest:
+        return
+    for st in stmts:
+        con.execute(st)
+    con.execute("INSERT OR REPLACE INTO store_meta VALUES ('schema', ?)", [digest])

@@ -213,7 +213,14 @@ def test_lookup_skips_known_outputs_and_whole_shards(tmp_path, dist_examples, ti
     SEEN.clear()
     run = run_sharded(dist_examples, functools.partial(_SpyWorker, **worker_kwargs(tiny_model)),
                       key="cached", staging=str(tmp_path), shard_size=SHARD_SIZE, lookup=lookup)
-    assert [e for b in run.batches() for e in b] == expected
+    got = [e for b in run.batches() for e in b]
+    # the worker now translates other batches (cached examples left out): texts are the same,
+    # float32 scores may move in the last digits with the batch's shape (CPU GEMM blocking)
+    assert [(e.id, e.text, e.offsets) for e in got] == [(e.id, e.text, e.offsets) for e in expected]
+    for g, e in zip(got, expected, strict=True):
+        assert g.meta.keys() == e.meta.keys()
+        for k, v in e.meta.items():
+            assert g.meta[k] == (pytest.approx(v, rel=1e-4) if isinstance(v, float) else v), (e.id, k)
     assert SEEN == [ex.id for ex in dist_examples if ex.id not in first and int(ex.id[1:]) % 3]
     assert run.looked_up == len(dist_examples) - len(SEEN)
     with pytest.raises(ConfigError, match="lookup returned"):

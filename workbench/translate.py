@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench import mtcache
-from workbench.errors import ConfigError, InputError
+from workbench.batching import plan_batches
+from workbench.errors import ConfigError, InputError, ModelError
 from workbench.languages import short_code
 from workbench.models import Model, load_model
 from workbench.mtcache import CACHE_TABLE
@@ -45,7 +46,7 @@ from workbench.store import Store, Version
 if TYPE_CHECKING:
     from workbench.distributed import ExecutorOptions
 
-__all__ = ["TranslateOptions", "Progress", "translate", "CACHE_TABLE"]
+__all__ = ["TranslateOptions", "Progress", "translate", "CACHE_TABLE", "engine_error"]
 
 #: seconds between progress reports (chunk ends are always reported)
 PROGRESS_INTERVAL = 0.2
@@ -149,9 +150,17 @@ def resolve_device(options: TranslateOptions) -> tuple[str, str, int, int]:
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"unknown device {device!r}", fix="use auto, cpu or cuda")
-    if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
-        raise ConfigError("device cuda asked for but no CUDA device is visible",
-                          fix="use --device cpu or auto")
+    if device == "cuda":
+        n_gpus = ctranslate2.get_cuda_device_count()
+        if n_gpus == 0:
+            raise ConfigError("device cuda asked for but no CUDA device is visible",
+                              fix="use --device cpu or auto")
+        bad = [i for i in options.device_index if not 0 <= i < n_gpus]
+        if bad or not options.device_index:
+            raise ConfigError(f"device index {bad or options.device_index} out of range: "
+                              f"{n_gpus} CUDA device(s) visible (0-{n_gpus - 1})",
+                              fix="pass --device-index with visible ids, e.g. 0 or 0,1; "
+                                  "CUDA_VISIBLE_DEVICES renumbers them from 0")
     ct = options.compute_type
     if ct == "auto":
         ct = "int8" if device == "cpu" else "int8_float16"
@@ -183,6 +192,21 @@ def _load_translator(model: Model, device: str, compute_type: str, device_index:
                                   intra_threads=intra, max_queued_batches=-1)
 
 
+def engine_error(exc: RuntimeError, device: str) -> ModelError | RuntimeError:
+    """A :class:`ModelError` with a fix for CTranslate2 failures users can act on (a CUDA library
+    that cannot be loaded, GPU memory); other errors unchanged."""
+    msg = str(exc)
+    if "libcublas" in msg or "libcudnn" in msg:
+        return ModelError(
+            f"CTranslate2 cannot run on {device}: {msg}", where=f"device {device}",
+            fix="CTranslate2 4.x CUDA builds need CUDA 12 cuBLAS (libcublas.so.12): pip install "
+                "nvidia-cublas-cu12 and add its lib folder to LD_LIBRARY_PATH, or use --device cpu")
+    if "out of memory" in msg.lower():
+        return ModelError(f"CTranslate2 ran out of memory on {device}: {msg}", where=f"device {device}",
+                          fix="lower --max-batch-tokens (or --beam-size)")
+    return exc
+
+
 # -- the stage -------------------------------------------------------------------------------------
 @dataclass
 class _Unit:
@@ -212,7 +236,7 @@ class _Run:
 
     def __init__(self, *, store: Store, source: Version, model: Model, translator: Any,
                  options: TranslateOptions, src_lang: str, tgt_lang: str, model_key: str,
-                 progress: Callable[[Progress], None] | None, device: str):
+                 progress: Callable[[Progress], None] | None, device: str, workers: int = 1):
         self.store, self.source, self.model, self.tr = store, source, model, translator
         self.o, self.src_lang, self.tgt_lang = options, src_lang, tgt_lang
         fam = model.family
@@ -232,6 +256,8 @@ class _Run:
         self.last_report = 0.0
         self.last_flush = time.monotonic()
         self.progress = progress
+        self.device = device
+        self.workers = workers
 
     # -- cache ---------------------------------------------------------------------------------
     def _lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -258,7 +284,9 @@ class _Run:
         self._flush(con)
 
     # -- pipeline ------------------------------------------------------------------------------
-    def _prepare(self, examples: list[Example]) -> _Chunk:
+    def _prepare(self, examples: list[Example], final: bool = True) -> _Chunk:
+        """Look ``examples`` up in the cache and queue the rest on CTranslate2 (asynchronously).
+        ``final``: no chunk will be queued behind this one (see :func:`plan_batches`)."""
         src, tgt = short_code(self.src_lang) or self.src_lang, short_code(self.tgt_lang) or self.tgt_lang
         keys = [mtcache.key(self.model_key, self.params_key, src, tgt, ex.text) for ex in examples]
         cached = self._lookup(keys)
@@ -294,19 +322,25 @@ class _Run:
             for i, pcs in enumerate(encoded):
                 parts.append((unit, i))
                 sources.append(fam.source(pcs, self.src_tok, self.tgt_tok))
-        order = sorted(range(len(parts)), key=lambda i: len(sources[i]))
+        o = self.o
+        plan = plan_batches([len(s) for s in sources], max_tokens=self.batch_tokens,
+                            beam_size=o.beam_size, min_out=o.min_decoding_length,
+                            max_out=o.max_decoding_length, workers=self.workers, final=final)
+        order = [i for b in plan for i in b]
         parts = [parts[i] for i in order]
         sources = [sources[i] for i in order]
-        futures = []
-        if sources:
-            o = self.o
-            futures = self.tr.translate_batch(
-                sources, [self.prefix] * len(sources) if self.prefix else None,
-                max_batch_size=self.batch_tokens, batch_type="tokens", asynchronous=True,
+        futures: list[Any] = []
+        lo = 0
+        for b in plan:  # one call per planned batch: CTranslate2 keeps our batches and their order
+            batch = sources[lo:lo + len(b)]
+            lo += len(b)
+            futures.extend(self.tr.translate_batch(
+                batch, [self.prefix] * len(batch) if self.prefix else None,
+                max_batch_size=0, asynchronous=True,
                 beam_size=o.beam_size, length_penalty=o.length_penalty,
                 repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
                 max_decoding_length=o.max_decoding_length, min_decoding_length=o.min_decoding_length,
-                max_input_length=0, return_scores=True)
+                max_input_length=0, return_scores=True))
         ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
         return _Chunk(examples, keys, cached, units, parts, futures, sources, per_key, ready)
 
@@ -338,7 +372,13 @@ class _Run:
         base_done = self.stats.done
         self.stats.done = base_done + chunk.ready
         for (unit, i), fut, src in zip(chunk.parts, chunk.futures, chunk.sources, strict=True):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except RuntimeError as exc:
+                err = engine_error(exc, self.device)
+                if err is exc:
+                    raise
+                raise err from exc
             hyp = res.hypotheses[0]
             finished = len(hyp) < o.max_decoding_length
             norm_len = len(hyp) + (1 if finished else 0)
@@ -405,8 +445,10 @@ class _Run:
     def batches(self) -> Iterator[list[Example]]:
         pending: deque[_Chunk] = deque()
         try:
+            read = 0
             for examples in self.store.iter_batches(self.source, self.o.read_chunk):
-                pending.append(self._prepare(examples))
+                read += len(examples)
+                pending.append(self._prepare(examples, final=read >= self.source.n_examples))
                 if len(pending) > 1:  # keep the next chunk queued while this one finishes
                     yield self._finish(pending.popleft())
             while pending:
@@ -490,7 +532,7 @@ def translate(
             translator = _load_translator(m, device, ct, options.device_index, inter, intra)
         run = _Run(store=store, source=source, model=m, translator=translator, options=options,
                    src_lang=src_lang, tgt_lang=tgt, model_key=model_key, progress=progress,
-                   device=device)
+                   device=device, workers=inter * (len(options.device_index) if device == "cuda" else 1))
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
                                 batch_size=options.read_chunk,

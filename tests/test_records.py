@@ -194,3 +194,26 @@ def test_tokenize_keeps_combining_marks_and_emoji_sequences() -> None:
 )
 def test_cuts_character(text: str, i: int, cut: bool) -> None:
     assert cuts_character(text, i) is cut
+
+
+def test_unspaced_character_class_equals_the_predicate() -> None:
+    """``tokenize`` looks for unspaced scripts with one regex before checking tokens one by one:
+    the regex accepts exactly the characters ``_is_unspaced`` does."""
+    from workbench.records import _UNSPACED_RE, _is_unspaced
+
+    chars = (chr(o) for o in range(0x30000) if not 0xD800 <= o < 0xE000)
+    assert [c for c in chars if (_UNSPACED_RE.fullmatch(c) is not None) != _is_unspaced(c)] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .,'-東京タイ") + ["\u0e01", " "]), max_size=40))
+def test_tokenize_mixed_scripts_one_token_per_unspaced_character(text: str) -> None:
+    from workbench.records import _is_unspaced, tokenize
+
+    toks = tokenize(text)
+    assert all(text[a:b].strip() == text[a:b] and a < b for a, b in toks)
+    for a, b in toks:
+        if any(_is_unspaced(c) for c in text[a:b]):
+            assert b - a == 1
+    covered = {i for a, b in toks for i in range(a, b)}
+    assert all(i in covered for i, c in enumerate(text) if _is_unspaced(c))

@@ -335,11 +335,15 @@ def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[t
     scripts written without spaces (Han, Hiragana, Katakana, Thai) become one token each.
     """
     out: list[tuple[int, int]] = []
+    unspaced = _UNSPACED_RE.search(text) is not None  # most texts have none: skip the checks
     for m in _token_re().finditer(text):
         s, e = m.span()
+        if not cuts and not unspaced:
+            out.append((s, e))
+            continue
         bounds = [s] + sorted(c for c in cuts if s < c < e) + [e]
         for a, b in zip(bounds, bounds[1:], strict=False):
-            if _has_unspaced(text[a:b]):
+            if unspaced and _has_unspaced(text[a:b]):
                 out.extend(_split_unspaced(text, a, b))
             else:
                 out.append((a, b))
@@ -357,8 +361,12 @@ def _is_unspaced(ch: str) -> bool:
     )
 
 
+#: the characters :func:`_is_unspaced` accepts, as one character class
+_UNSPACED_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f\U00020000-\U0002fa1f]")
+
+
 def _has_unspaced(s: str) -> bool:
-    return any(_is_unspaced(c) for c in s)
+    return _UNSPACED_RE.search(s) is not None
 
 
 def _split_unspaced(text: str, a: int, b: int) -> list[tuple[int, int]]:

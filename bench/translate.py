@@ -153,13 +153,15 @@ def run_raw(model_dir: Path, model, texts: list[str], length: int, batch_tokens:
     return dt, cpu, sum(len(r.hypotheses[0]) for r in res)
 
 
-def run_hf(hf_dir: Path, model, texts: list[str], length: int, batch_size: int = 16) -> tuple[float, int]:
+def run_hf(hf_dir: Path, model, texts: list[str], length: int, batch_size: int = 16,
+           device: str = "cpu") -> tuple[float, int]:
     import torch
     import transformers
 
     torch.set_num_threads(cores())
     vocab = json.loads((hf_dir / "vocab.json").read_text())
-    hf = transformers.MarianMTModel.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    dtype = torch.float32 if device == "cpu" else torch.float16
+    hf = transformers.MarianMTModel.from_pretrained(hf_dir, dtype=dtype).eval().to(device)
     pad = hf.config.pad_token_id
     ids = [[vocab.get(p, 1) for p in model.encode(s)] + [0] for s in texts]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -169,10 +171,12 @@ def run_hf(hf_dir: Path, model, texts: list[str], length: int, batch_size: int =
         for lo in range(0, len(order), batch_size):
             batch = [ids[i] for i in order[lo:lo + batch_size]]
             n = max(len(b) for b in batch)
-            x = torch.tensor([b + [pad] * (n - len(b)) for b in batch])
+            x = torch.tensor([b + [pad] * (n - len(b)) for b in batch], device=device)
             out = hf.generate(input_ids=x, attention_mask=(x != pad).long(), num_beams=4,
                               min_new_tokens=length, max_new_tokens=length, do_sample=False)
             tokens += (out.shape[1] - 1) * out.shape[0]
+    if device != "cpu":
+        torch.cuda.synchronize()
     return time.perf_counter() - t, tokens
 
 
@@ -219,12 +223,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=320, help="sentences for (a) and (b)")
     ap.add_argument("--n-hf", type=int, default=24, help="sentences for (c) (a prefix of the same inputs)")
     ap.add_argument("--length", type=int, default=24, help="forced output length (min = max)")
-    ap.add_argument("--repeats", type=int, default=4, help="alternating repeats of (a) and (b)")
+    ap.add_argument("--repeats", type=int, default=5, help="alternating repeats of (a) and (b)")
     ap.add_argument("--batch-tokens", type=int, default=1024)
     ap.add_argument("--rss-sizes", default="2000,20000")
     ap.add_argument("--skip-hf", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--quick", action="store_true", help="small smoke run")
+    ap.add_argument("--n-gpu", type=int, default=8192, help="sentences for the GPU figures")
+    ap.add_argument("--gpu-only", action="store_true", help="only the GPU figures (needs CUDA)")
     ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -232,7 +238,7 @@ def main() -> None:
         rss_child(args.rss_child, args.model, args.length)
         return
     if args.quick:
-        args.n, args.n_hf, args.repeats, args.rss_sizes = 24, 8, 1, "200,2000"
+        args.n, args.n_hf, args.repeats, args.rss_sizes, args.n_gpu = 24, 8, 1, "200,2000", 256
 
     import ctranslate2
 
@@ -240,6 +246,14 @@ def main() -> None:
 
     print(f"cores: {cores()}  load average {os.getloadavg()[0]:.1f}  ctranslate2 "
           f"{ctranslate2.__version__}  cache: {CACHE}")
+    if args.gpu_only:
+        hf_dir, ct2_dir = build_model(BASE, "marian-base")
+        tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+        try:
+            gpu_figures(args, hf_dir, ct2_dir, open_model(ct2_dir), args.length, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     # peak RSS first, in subprocesses, while this process is still small
     _, small = build_model(SMALL, "marian-small")
     peaks = {}
@@ -285,7 +299,11 @@ def main() -> None:
     print(f"a/b = {a / b:.3f} from medians; median of per-repeat ratios {statistics.median(ratios):.3f} "
           f"(range {min(ratios):.3f}-{max(ratios):.3f}); target >= 0.95")
     ca, cb = statistics.median(cpu_rates["a"]), statistics.median(cpu_rates["b"])
-    print(f"per CPU-second (insensitive to other load): a {ca:.0f}, b {cb:.0f}, a/b = {ca / cb:.3f}")
+    print(f"per CPU-second (less sensitive to other load): a {ca:.0f}, b {cb:.0f}, a/b = {ca / cb:.3f}")
+    ua, ub = (statistics.median(r / c for r, c in zip(rates[k], cpu_rates[k], strict=True)) / cores()
+              for k in "ab")
+    print(f"core use (CPU-seconds / wall / cores): a {ua:.1%}, b {ub:.1%} -- the stage orders its "
+          "batches so that both workers stay busy to the end (workbench/batching.py)")
 
     if not args.skip_hf:
         dt, tok = run_hf(hf_dir, model, texts[:args.n_hf], L)
@@ -294,21 +312,45 @@ def main() -> None:
         print(f"a/c = {a / c:.2f} (target >= 3.0)")
 
     try:
-        gpu_figures(args, ct2_dir, model, L, tmp)
+        gpu_figures(args, hf_dir, ct2_dir, model, L, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def gpu_figures(args, ct2_dir: Path, model, L: int, tmp: Path) -> None:
+def gpu_figures(args, hf_dir: Path, ct2_dir: Path, model, L: int, tmp: Path) -> None:
+    """On a CUDA device: (a) the stage and (b) raw CTranslate2, both int8_float16 with 8192-token
+    batches, alternated ``--repeats`` times on ``--n-gpu`` sentences; (c) HF generate in float16
+    (batch 64) on a prefix."""
     import ctranslate2
 
-    if ctranslate2.get_cuda_device_count() > 0:
-        big = sentences(args.n * 16, seed=2)
-        run_raw(ct2_dir, model, big[:64], L, 8192, device="cuda")
-        dt, _, tok = run_raw(ct2_dir, model, big, L, 8192, device="cuda")
-        dt2, _, tok2 = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
-        print(f"GPU int8_float16: (b) raw {tok / dt:.0f} tok/s  (a) workbench {tok2 / dt2:.0f} tok/s  "
-              f"a/b {tok2 / dt2 / (tok / dt):.3f}")
+    if ctranslate2.get_cuda_device_count() == 0:
+        print("GPU: no CUDA device visible, GPU figures skipped")
+        return
+    big = sentences(args.n_gpu, seed=2)
+    print(f"GPU: {args.n_gpu} sentences, outputs forced to {L} tokens, beam 4, int8_float16, "
+          "max_batch_tokens 8192")
+    run_raw(ct2_dir, model, big[:256], L, 8192, device="cuda")  # warm-up (CUDA context, kernels)
+    rates: dict[str, list[float]] = {"a": [], "b": []}
+    for r in range(args.repeats):
+        for which in ("ba" if r % 2 == 0 else "ab"):
+            if which == "b":
+                dt, _, tok = run_raw(ct2_dir, model, big, L, 8192, device="cuda")
+            else:
+                dt, _, tok = run_workbench(ct2_dir, big, L, device="cuda", batch_tokens=8192, tmp=tmp)
+            assert tok == len(big) * L, (which, tok)
+            rates[which].append(tok / dt)
+        print(f"  GPU repeat {r + 1}: (b) {rates['b'][-1]:.0f} tok/s  (a) {rates['a'][-1]:.0f} tok/s  "
+              f"a/b {rates['a'][-1] / rates['b'][-1]:.3f}")
+    a, b = statistics.median(rates["a"]), statistics.median(rates["b"])
+    print(f"GPU (a) workbench: {spread(rates['a'])} target tokens/s")
+    print(f"GPU (b) raw ctranslate2: {spread(rates['b'])} target tokens/s")
+    print(f"GPU a/b = {a / b:.3f} from medians")
+    if not args.skip_hf:
+        n = min(args.n_gpu, 2048)
+        run_hf(hf_dir, model, big[:64], L, batch_size=64, device="cuda")  # warm-up
+        dt, tok = run_hf(hf_dir, model, big[:n], L, batch_size=64, device="cuda")
+        print(f"GPU (c) transformers generate fp16: {tok / dt:.0f} target tokens/s ({n} sentences, "
+              f"{dt:.1f}s); a/c = {a / (tok / dt):.2f}")
 
 
 if __name__ == "__main__":

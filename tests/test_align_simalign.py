@@ -10,26 +10,12 @@ pytest.importorskip("transformers")
 
 from projectors.base import Pair  # noqa: E402
 from projectors.simalign import SimAligner, argmax_links, itermax, match_links  # noqa: E402
-
-WORDS = ["the", "european", "parliament", "met", "in", "paris", "anna", "visited", "berlin", "today",
-         "das", "parlament", "tagte", "besuchte", "heute", ".", ",", "東", "京", "merkel"]
+from tests.simalign_fixtures import build_tiny_bert  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ed", "##ing", "mer", "##kel"]
-    (d / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True)
-    tok.save_pretrained(str(d))
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=48, max_position_embeddings=64)
-    BertModel(cfg).eval().save_pretrained(str(d))
-    return str(d)
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def test_identity_pairs_align_diagonally(tiny_bert):

@@ -97,8 +97,9 @@ def test_each_family_language_tokens_reach_ct2_and_are_stripped(store, src, ct2_
                                                                 kind, first, prefix):
     import ctranslate2
 
+    # on CPU like the reference translator below (a GPU computes in other precisions)
     v, = translate(src, model=str(ct2_models[kind]), src_lang="en", tgt_langs="de", store=store,
-                   options=TranslateOptions(**OPTS))
+                   options=TranslateOptions(device="cpu", **OPTS))
     rec = recorder[0]
     assert len(rec.sources) == src.n_examples
     assert all(s[0] == first and s[-1] == "</s>" for s in rec.sources)
@@ -291,3 +292,15 @@ def test_short_and_family_codes_share_the_cache(store, src, ct2_models, recorder
                    options=TranslateOptions(**OPTS))
     assert v.corpus == "sample-en.deu_Latn" and recorder[1].sources == []
     assert [e.text for e in store.examples(v)] == [e.text for e in store.examples("sample-en.de")]
+
+
+def test_engine_errors_that_users_can_fix_say_how():
+    from workbench.errors import ModelError
+    from workbench.translate import engine_error
+
+    err = engine_error(RuntimeError("Library libcublas.so.12 is not found or cannot be loaded"), "cuda")
+    assert isinstance(err, ModelError) and "nvidia-cublas-cu12" in err.fix
+    other = RuntimeError("something else")
+    assert engine_error(other, "cuda") is other
+    oom = engine_error(RuntimeError("CUDA failed with error out of memory"), "cuda")
+    assert isinstance(oom, ModelError) and "--max-batch-tokens" in oom.fix

@@ -4,8 +4,9 @@
   the database (bounded memory, no lock held), then inserted with the version row in one short
   write transaction. A crash at any point leaves either the whole version or none of it.
 * DuckDB lets one process write and, while it writes, no other process read. So the store holds
-  a connection only for the duration of one operation, and retries for a while when another
-  process holds the lock (``lock_timeout``, env ``WORKBENCH_LOCK_TIMEOUT``).
+  the file only for the duration of one operation (attached to this process's in-memory DuckDB
+  instance, then detached), and retries for a while when another process holds the lock
+  (``lock_timeout``, env ``WORKBENCH_LOCK_TIMEOUT``).
 * Examples and spans use native DuckDB types (LIST of STRUCT) so plain SQL works; see
   :data:`VIEWS` for the documented views.
 """
@@ -16,7 +17,6 @@ import json
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,8 +30,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RefError, StoreError, StoreLockedError
-from workbench.records import Example, Span, SpanOutcome
+from workbench.records import Example
 from workbench.signature import Signature
+from workbench.store_arrow import (
+    EXAMPLE_SCHEMA,
+    examples_from_arrow,
+    examples_to_arrow,
+)
+from workbench.store_engine import ENGINE, Busy, quote
 
 if TYPE_CHECKING:
     import datasets
@@ -42,43 +48,6 @@ __all__ = ["Store", "Version", "default_db_path", "register_ddl", "EXAMPLE_SCHEM
 
 SCHEMA_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
-
-OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
-SPAN_TYPE = pa.struct(
-    [
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("label", pa.string()),
-        ("token_start", pa.int32()),
-        ("token_end", pa.int32()),
-        ("score", pa.float64()),
-        ("source", pa.int32()),
-    ]
-)
-OUTCOME_TYPE = pa.struct(
-    [
-        ("source", pa.int32()),
-        ("label", pa.string()),
-        ("outcome", pa.string()),
-        ("reason", pa.string()),
-        ("projector", pa.string()),
-        ("score", pa.float64()),
-    ]
-)
-#: Arrow schema of examples as staged and as returned by :meth:`Store.to_arrow`.
-EXAMPLE_SCHEMA = pa.schema(
-    [
-        ("idx", pa.int64()),
-        ("id", pa.string()),
-        ("split", pa.string()),
-        ("lang", pa.string()),
-        ("text", pa.string()),
-        ("offsets", pa.list_(OFFSET_TYPE)),
-        ("spans", pa.list_(SPAN_TYPE)),
-        ("outcomes", pa.list_(OUTCOME_TYPE)),
-        ("meta", pa.string()),
-    ]
-)
 
 _DDL = [
     "CREATE SEQUENCE IF NOT EXISTS version_ids START 1",
@@ -186,115 +155,6 @@ _VERSION_COLS = (
 )
 
 
-def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Table:
-    """Arrow table (:data:`EXAMPLE_SCHEMA`) of examples; ``idx`` counts from ``start_idx``.
-
-    Built column by column from flat Python lists (no per-row dicts): this is the hot path of
-    every stage that writes a version.
-    """
-    ids, splits, langs, texts, metas = [], [], [], [], []
-    off_len: list[int] = [0]
-    off_s: list[int] = []
-    off_e: list[int] = []
-    sp_len: list[int] = [0]
-    sp: list[list[Any]] = [[] for _ in SPAN_TYPE]
-    oc_len: list[int] = [0]
-    oc: list[list[Any]] = [[] for _ in OUTCOME_TYPE]
-    for ex in examples:
-        ids.append(ex.id)
-        splits.append(ex.split)
-        langs.append(ex.lang)
-        texts.append(ex.text)
-        metas.append(json.dumps(ex.meta, ensure_ascii=False) if ex.meta else None)
-        if ex.offsets:
-            starts, ends = zip(*ex.offsets, strict=True)
-            off_s.extend(starts)
-            off_e.extend(ends)
-        off_len.append(len(off_s))
-        for x in ex.spans:
-            for col, v in zip(sp, (x.start, x.end, x.label, x.token_start, x.token_end, x.score,
-                                   x.source), strict=True):
-                col.append(v)
-        sp_len.append(sp_len[-1] + len(ex.spans))
-        for o in ex.outcomes:
-            for col, v in zip(oc, (o.source, o.label, o.outcome, o.reason, o.projector, o.score), strict=True):
-                col.append(v)
-        oc_len.append(oc_len[-1] + len(ex.outcomes))
-
-    def lists(lengths: list[int], typ: pa.StructType, cols: list[list[Any]]) -> pa.Array:
-        children = [pa.array(c, type=typ.field(i).type) for i, c in enumerate(cols)]
-        values = pa.StructArray.from_arrays(children, fields=list(typ))
-        return pa.ListArray.from_arrays(pa.array(lengths, pa.int32()), values)
-
-    n = len(ids)
-    arrays = [
-        pa.array(range(start_idx, start_idx + n), pa.int64()),
-        pa.array(ids, pa.string()),
-        pa.array(splits, pa.string()),
-        pa.array(langs, pa.string()),
-        pa.array(texts, pa.string()),
-        lists(off_len, OFFSET_TYPE, [off_s, off_e]),
-        lists(sp_len, SPAN_TYPE, sp),
-        lists(oc_len, OUTCOME_TYPE, oc),
-        pa.array(metas, pa.string()),
-    ]
-    return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
-
-
-def _flat_lists(table: pa.Table, name: str, fields: Sequence[str]) -> tuple[list[int], list[list[Any]]]:
-    """Cumulative bounds per row and the struct fields as flat Python lists (nulls as empty)."""
-    import pyarrow.compute as pc
-
-    n = table.num_rows
-    if name not in table.column_names:
-        return [0] * (n + 1), [[] for _ in fields]
-    col = table.column(name)
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_pylist()
-    bounds = [0]
-    for k in lengths:
-        bounds.append(bounds[-1] + k)
-    flat = arr.flatten()
-    return bounds, [flat.field(f).to_pylist() if flat.type.get_field_index(f) >= 0 else [None] * len(flat)
-                    for f in fields]
-
-
-def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
-    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx``, ``lang``,
-    ``split``, ``meta`` and ``outcomes`` optional). Converted column by column (fast)."""
-    if isinstance(table, pa.RecordBatch):
-        table = pa.Table.from_batches([table])
-    n = table.num_rows
-
-    def column(name: str) -> list[Any]:
-        return table.column(name).to_pylist() if name in table.column_names else [None] * n
-
-    ids, texts, langs, splits, metas = (column(c) for c in ("id", "text", "lang", "split", "meta"))
-    ob, (os_, oe) = _flat_lists(table, "offsets", ("start", "end"))
-    sb, sc = _flat_lists(table, "spans", [f.name for f in SPAN_TYPE])
-    cb, cc = _flat_lists(table, "outcomes", [f.name for f in OUTCOME_TYPE])
-    out = []
-    for i in range(n):
-        a, b = ob[i], ob[i + 1]
-        c, d = sb[i], sb[i + 1]
-        e, f = cb[i], cb[i + 1]
-        meta = metas[i]
-        out.append(
-            Example(
-                id=ids[i],
-                text=texts[i],
-                offsets=list(zip(os_[a:b], oe[a:b], strict=True)),
-                spans=[Span(*t) for t in zip(*(x[c:d] for x in sc), strict=True)] if d > c else [],
-                lang=langs[i] or "",
-                split=splits[i] or "train",
-                meta=(json.loads(meta) if isinstance(meta, str) else dict(meta)) if meta else {},
-                outcomes=[SpanOutcome(*t) for t in zip(*(x[e:f] for x in cc), strict=True)]
-                if f > e else [],
-            )
-        )
-    return out
-
-
 @dataclass
 class Store:
     """A DuckDB file of versioned corpora.
@@ -341,23 +201,25 @@ class Store:
         key = str(self.path.resolve())
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.05
+        busy = False
         while True:
             try:
-                inst, att, fresh = _ENGINE.attach(key, read_only)
+                inst, att, fresh = ENGINE.attach(key, read_only)
                 break
             except duckdb.IOException as exc:
                 msg = str(exc)
                 if "lock" not in msg.lower():
                     raise StoreError(f"cannot open {self.path}: {msg}",
                                      fix="is it a DuckDB file written by the workbench?") from None
-            except _Busy as exc:
-                msg = str(exc)
+            except Busy as exc:
+                msg, busy = str(exc), True
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}",
                                  fix="is it a DuckDB file written by the workbench?") from None
             if time.monotonic() >= deadline:
                 pid = re.search(r"PID (\d+)", msg)
-                holder = f"process {pid.group(1)}" if pid else "another process"
+                holder = (f"process {pid.group(1)}" if pid else "this process" if busy
+                          else "another process")
                 raise StoreLockedError(
                     f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
                     f"{self.lock_timeout:g}s ({msg.strip()})",
@@ -369,7 +231,7 @@ class Store:
         try:
             con = inst.cursor()
         except BaseException:
-            _ENGINE.release(key)
+            ENGINE.release(key)
             raise
         try:
             con.execute(f"USE {att.alias}")
@@ -382,7 +244,7 @@ class Store:
                     raise StoreError(f"bad memory limit {self.memory_limit!r}: {exc}",
                                      fix="set WORKBENCH_DUCKDB_MEMORY to a size like 256MB") from None
                 try:  # where DuckDB spills (as it would for the file opened on its own)
-                    con.execute(f"SET temp_directory = {_quote(key + '.tmp')}")
+                    con.execute(f"SET temp_directory = {quote(key + '.tmp')}")
                 except duckdb.Error:  # the current one is in use by another operation: keep it
                     pass
                 if fresh:
@@ -392,7 +254,7 @@ class Store:
             try:
                 con.close()
             finally:
-                _ENGINE.release(key)
+                ENGINE.release(key)
 
     # -- versions ------------------------------------------------------------------------------
     def versions(self, corpus: str | None = None) -> list[Version]:
@@ -600,83 +462,12 @@ class Store:
 _STAGE_PREFIX = ".wb-stage-"
 
 
-class _Busy(Exception):
-    """The file is attached read-only in this process while a write is wanted (retried)."""
-
-
-@dataclass
-class _Attachment:
-    alias: str
-    writable: bool
-    users: int = 1
-
-
-class _Engine:
-    """This process's in-memory DuckDB instance, to which store files are attached per operation.
-
-    Starting a DuckDB instance costs ~30 ms (its built-in catalog); attaching a file to a running
-    one costs ~1 ms. The file lock is held only while the file is attached. A forked child starts
-    its own instance (a DuckDB instance does not survive ``fork``).
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.pid = -1
-        self.attached: dict[str, _Attachment] = {}
-        self.count = 0
-
-    def attach(self, key: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, _Attachment, bool]:
-        """(instance, attachment, newly attached) for the file ``key``; raises DuckDB's lock
-        error or :class:`_Busy` when it cannot be had now."""
-        with self.lock:
-            if self.con is None or self.pid != os.getpid():
-                self.con, self.pid, self.attached = duckdb.connect(":memory:"), os.getpid(), {}
-            att = self.attached.get(key)
-            if att is not None:
-                if att.writable or read_only:
-                    att.users += 1
-                    return self.con, att, False
-                raise _Busy("the file is open read-only in this process")
-            self.count += 1
-            att = _Attachment(f"wb_store_{self.count}", writable=not read_only)
-            mode = " (READ_ONLY)" if read_only else ""
-            self.con.execute(f"ATTACH {_quote(key)} AS {att.alias}{mode}")
-            self.attached[key] = att
-            return self.con, att, True
-
-    def release(self, key: str) -> None:
-        with self.lock:
-            att = self.attached.get(key)
-            if att is None or self.con is None or self.pid != os.getpid():
-                return
-            att.users -= 1
-            if att.users <= 0:
-                del self.attached[key]
-                self.con.execute(f"DETACH {att.alias}")
-
-    def scratch(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on the instance for work on files outside any store (Parquet)."""
-        with self.lock:
-            if self.con is None or self.pid != os.getpid():
-                self.con, self.pid, self.attached = duckdb.connect(":memory:"), os.getpid(), {}
-            return self.con.cursor()
-
-
-_ENGINE = _Engine()
-
-
-def _quote(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def _check_unique_ids(staged: Path) -> None:
     """Raise :class:`InputError` naming duplicate ids (and their input lines, when known)."""
-    con = _ENGINE.scratch()
-    try:
+    with ENGINE.scratch() as con:
         con.execute("SET memory_limit = '64MB'")
         try:
-            con.execute(f"SET temp_directory = {_quote(str(staged.parent / 'tmp'))}")
+            con.execute(f"SET temp_directory = {quote(str(staged.parent / 'tmp'))}")
         except duckdb.Error:  # in use by another operation of this process: keep it
             pass
         ids = [r[0] for r in con.execute(
@@ -687,8 +478,6 @@ def _check_unique_ids(staged: Path) -> None:
             "FROM read_parquet(?) WHERE list_contains(?, id) GROUP BY id ORDER BY min(idx)",
             [str(staged), ids],
         ).fetchall() if ids else []
-    finally:
-        con.close()
     if dup:
         parts = []
         for ex_id, n, lines in dup:

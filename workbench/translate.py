@@ -10,9 +10,10 @@ How it runs:
 * The source version is streamed in chunks (``read_chunk`` examples), so memory stays bounded.
 * Texts already in the translation cache (table ``translate_cache``, keyed by model signature,
   decoding parameters, languages and source text) are not translated again; the rest are
-  tokenised, sorted by length and submitted asynchronously to CTranslate2 with
-  ``max_batch_size=max_batch_tokens, batch_type="tokens"``. The next chunk is tokenised and
-  queued while the current one computes.
+  tokenised, cut into the batches CTranslate2 would make (longest first, ``max_batch_tokens``
+  source tokens each) and submitted asynchronously, most expensive batch first, the last chunk
+  ending in small batches so parallel workers finish together (:mod:`workbench.batching`).
+  The next chunk is tokenised and queued while the current one computes.
 * Results go to the cache in short write transactions every ``flush_every`` sentences, so a
   killed run restarts where it stopped; the version itself is written in one transaction at the
   end (so a killed run leaves no partial version).

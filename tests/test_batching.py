@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.batching import TAIL_PIECES, batch_cost, plan_batches
+from workbench.batching import batch_cost, plan_batches, tail_pieces
 
 
 def ct2_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
@@ -79,16 +79,18 @@ def test_the_final_chunk_ends_in_small_batches():
     assert last[:len(whole) - 2] == whole[:-2]
     split = last[len(whole) - 2:]
     assert sorted(i for b in split for i in b) == sorted(i for b in whole[-2:] for i in b)
-    assert len(split) == 2 * TAIL_PIECES
+    assert tail_pieces(2) == 2 and tail_pieces(4) == 4 and tail_pieces(1) == 2
+    assert len(split) == 2 * tail_pieces(2)
     biggest = max(len(b) for b in whole[-2:])
-    assert all(len(b) <= -(-biggest // TAIL_PIECES) for b in split)
+    assert all(len(b) <= -(-biggest // tail_pieces(2)) for b in split)
 
 
 def test_simulated_workers_finish_closer_together_than_with_ctranslate2s_order():
     """The bench's shape (320 inputs of 12-79 tokens, forced output length, 2 workers) and a
     natural one (output about as long as the input, 4 workers): the planned order never ends
     later than CTranslate2's, and its idle time at the end is at most a few percent."""
-    for seed, workers, out in [(0, 2, (24, 24)), (1, 2, (24, 24)), (2, 4, (1, 256)), (3, 2, (1, 256))]:
+    for seed, workers, out in [(0, 2, (24, 24)), (1, 2, (24, 24)), (2, 4, (1, 256)), (3, 2, (1, 256)),
+                               (4, 2, (24, 24))]:
         rng = random.Random(seed)
         lengths = [rng.randint(12, 79) for _ in range(320)]
         kw = dict(beam_size=4, min_out=out[0], max_out=out[1])

@@ -12,12 +12,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from workbench import store as store_mod
-from workbench.errors import RefError, StoreLockedError
+from workbench.errors import RefError, StoreError, StoreLockedError
 from workbench.ingest import ingest
 from workbench.records import Example
 from workbench.store import Store
@@ -132,13 +133,39 @@ def test_new_schema_statements_reach_an_existing_file(store, sample_conll, monke
     assert store.sql("SELECT k FROM newer_side").to_pylist() == [{"k": "x"}]
 
 
-def test_a_write_inside_a_read_of_the_same_file_is_a_lock_error(tmp_path, sample_conll) -> None:
-    store = Store(tmp_path / "wb.duckdb", lock_timeout=0.3)
+def test_a_write_inside_a_read_of_the_same_file_fails_at_once(tmp_path, sample_conll) -> None:
+    store = Store(tmp_path / "wb.duckdb", lock_timeout=30)
     ingest(sample_conll, name="s", store=store)
     with store.connect():
-        with pytest.raises(StoreLockedError, match="open read-only in this process") as info:
+        t = time.monotonic()
+        with pytest.raises(StoreError, match="inside an unfinished read") as info:
             with store.connect(read_only=False):
                 pass
-    assert "WORKBENCH_LOCK_TIMEOUT" in info.value.fix
+        assert time.monotonic() - t < 5, "no waiting for a lock this thread holds"
+    assert "finish reading first" in info.value.fix
     with store.connect(read_only=False):  # released: the write goes through now
+        pass
+
+
+def test_a_write_waits_for_another_threads_read(tmp_path, sample_conll) -> None:
+    store = Store(tmp_path / "wb.duckdb", lock_timeout=0.3)
+    ingest(sample_conll, name="s", store=store)
+    reading, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with store.connect():
+            reading.set()
+            done.wait(10)
+
+    th = threading.Thread(target=reader)
+    th.start()
+    reading.wait(10)
+    try:
+        with pytest.raises(StoreLockedError, match="held by this process.*another thread reads"):
+            with store.connect(read_only=False):
+                pass
+    finally:
+        done.set()
+        th.join()
+    with store.connect(read_only=False):
         pass

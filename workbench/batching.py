@@ -10,8 +10,9 @@ while it runs the other workers idle. Measured on 2 cores with a transformer-bas
 
 * orders them by estimated cost, most expensive first (the "longest processing time first"
   rule: big batches overlap with others, small ones fill the gaps at the end), and
-* on the final chunk of a run, splits the ``workers`` cheapest batches into quarters, so the
-  batches still running when the queue drains are short.
+* on the final chunk of a run, splits the ``workers`` cheapest batches into ``workers`` pieces
+  each (at least 2, at most :data:`MAX_TAIL_PIECES`), so the batches still running when the
+  queue drains are short. Small batches compute less efficiently, so only the tail is split.
 
 The cost estimate counts source tokens (encoder) plus hypotheses x expected target length
 (decoder, weighted :data:`DECODER_WEIGHT`): with a fixed output length a batch of many short
@@ -22,13 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["DECODER_WEIGHT", "TAIL_PIECES", "batch_cost", "plan_batches"]
+__all__ = ["DECODER_WEIGHT", "MAX_TAIL_PIECES", "batch_cost", "plan_batches", "tail_pieces"]
 
 #: cost of one decoder step of one hypothesis relative to one encoder token (a decoder layer has
 #: self- and cross-attention, and every step projects onto the whole target vocabulary)
 DECODER_WEIGHT = 2.0
-#: pieces each of the final ``workers`` batches of a run is cut into
-TAIL_PIECES = 4
+#: most pieces one of the final batches of a run is cut into
+MAX_TAIL_PIECES = 8
+
+
+def tail_pieces(workers: int) -> int:
+    """Pieces each of the final ``workers`` batches is cut into: as many as there are workers
+    (2 on a 2-core CPU), so that the last pieces spread over all of them."""
+    return min(max(workers, 2), MAX_TAIL_PIECES)
 
 
 def batch_cost(lengths: Sequence[int], *, beam_size: int, min_out: int, max_out: int) -> float:
@@ -51,7 +58,7 @@ def plan_batches(lengths: Sequence[int], *, max_tokens: int, beam_size: int = 1,
         workers: batches computed at the same time (``inter_threads`` x devices). With one
             worker the order does not change the run time and CTranslate2's order is kept.
         final: this is the last submission of the run (nothing is queued behind it): split the
-            ``workers`` cheapest batches into :data:`TAIL_PIECES` pieces each.
+            ``workers`` cheapest batches into :func:`tail_pieces` pieces each.
 
     Every index appears in exactly one batch; within a batch inputs are longest first.
     """
@@ -78,7 +85,7 @@ def plan_batches(lengths: Sequence[int], *, max_tokens: int, beam_size: int = 1,
         head, tail = batches[:-workers], batches[-workers:]
         pieces: list[list[int]] = []
         for b in tail:
-            step = -(-len(b) // TAIL_PIECES)
+            step = -(-len(b) // tail_pieces(workers))
             pieces.extend(b[lo:lo + step] for lo in range(0, len(b), step))
         batches = head + sorted(pieces, key=cost, reverse=True)
     return batches

@@ -212,6 +212,10 @@ class Store:
                     raise StoreError(f"cannot open {self.path}: {msg}",
                                      fix="is it a DuckDB file written by the workbench?") from None
             except Busy as exc:
+                if exc.own_thread:  # waiting cannot help: this thread holds the read
+                    raise StoreError(f"cannot write {self.path} inside an unfinished read of it",
+                                     fix="finish reading first (e.g. list(store.examples(ref))), "
+                                     "then write") from None
                 msg, busy = str(exc), True
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}",

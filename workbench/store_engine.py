@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -19,7 +19,12 @@ __all__ = ["ENGINE", "Busy", "quote"]
 
 
 class Busy(Exception):
-    """The file is attached read-only in this process while a write is wanted (retried)."""
+    """The file is attached read-only in this process while a write is wanted: retried when
+    another thread holds it (``own_thread`` False), hopeless when this thread does."""
+
+    def __init__(self, message: str, own_thread: bool):
+        super().__init__(message)
+        self.own_thread = own_thread
 
 
 @dataclass
@@ -27,6 +32,7 @@ class _Attachment:
     alias: str
     writable: bool
     users: int = 1
+    threads: dict[int, int] = field(default_factory=dict)  # thread id -> operations open
 
 
 class _Engine:
@@ -58,14 +64,19 @@ class _Engine:
         error or :class:`Busy` when it cannot be had now. Pair with :meth:`release`."""
         with self.lock:
             con = self._instance()
+            me = threading.get_ident()
             att = self.attached.get(key)
             if att is not None:
                 if att.writable or read_only:
                     att.users += 1
+                    att.threads[me] = att.threads.get(me, 0) + 1
                     return con, att, False
-                raise Busy("the file is open read-only in this process (an unfinished read)")
+                mine = me in att.threads
+                raise Busy("the file is open read-only in this process "
+                           f"({'an unfinished read in this thread' if mine else 'another thread reads'})",
+                           own_thread=mine)
             self.count += 1
-            att = _Attachment(f"wb_store_{self.count}", writable=not read_only)
+            att = _Attachment(f"wb_store_{self.count}", writable=not read_only, threads={me: 1})
             mode = " (READ_ONLY)" if read_only else ""
             con.execute(f"ATTACH {quote(key)} AS {att.alias}{mode}")
             self.attached[key] = att
@@ -77,6 +88,10 @@ class _Engine:
             if att is None or self.con is None:
                 return
             att.users -= 1
+            me = threading.get_ident()
+            att.threads[me] = att.threads.get(me, 1) - 1
+            if att.threads[me] <= 0:
+                del att.threads[me]
             if att.users <= 0:
                 del self.attached[key]
                 self.con.execute(f"DETACH {att.alias}")

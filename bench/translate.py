@@ -16,7 +16,7 @@ outputs; target within 1.5x). (a) and (b) are alternated ``--repeats`` times and
 reported with the spread, because the machine is shared. GPU figures are added when CUDA is
 present.
 
-Run: python bench/translate.py            (about 6-8 minutes on 2 idle cores)
+Run: python bench/translate.py            (about 10 minutes on 2 idle cores)
      python bench/translate.py --quick    (a smoke run)
 """
 

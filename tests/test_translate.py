@@ -66,6 +66,17 @@ def _rows(store, ref):
     return [(e.id, e.split, e.text, e.meta) for e in store.examples(ref)]
 
 
+def _assert_same_rows(got, want):
+    """Same ids, splits, texts and meta; float scores within 1e-4: CTranslate2's float results move
+    in the last digits with the shape of the batch a sentence was translated in (a resumed run
+    translates the missing sentences in other batches)."""
+    assert [r[:3] for r in got] == [r[:3] for r in want]
+    for (i, _, _, g), (_, _, _, w) in zip(got, want, strict=True):
+        assert g.keys() == w.keys(), i
+        for k, v in w.items():
+            assert g[k] == (pytest.approx(v, rel=1e-4, abs=1e-5) if isinstance(v, float) else v), (i, k)
+
+
 def test_translate_makes_one_version_per_target(store, src, ct2_models):  # noqa: F811
     vs = translate("sample-en", model=str(ct2_models["nllb"]), src_lang="en", tgt_langs=["de", "es"],
                    store=store, options=TranslateOptions(**OPTS))
@@ -247,7 +258,7 @@ def test_sigkilled_run_resumes_with_only_the_missing_sentences(store, src, ct2_m
     ingest(sample_conll, name="sample-en", store=clean, lang="en")
     w, = translate("sample-en", model=model, src_lang="en", tgt_langs="de", store=clean,
                    options=TranslateOptions(**OPTS))
-    assert _rows(store, v) == _rows(clean, w)
+    _assert_same_rows(_rows(store, v), _rows(clean, w))
     assert v.signature == w.signature
 
 

@@ -21,6 +21,7 @@ typecheck:
 # benchmarks: print figures and ratios against a baseline measured in the same run
 bench:
     {{python}} bench/ingest.py
+    {{python}} bench/store_ops.py
     {{python}} bench/translate.py
     {{python}} bench/project_align.py
     {{python}} bench/project_mt.py

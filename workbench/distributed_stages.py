@@ -70,7 +70,7 @@ class TranslateWorker:
             store=None, source=_Sized(0), model=m, translator=translator, options=o,
             src_lang=self.src_lang, tgt_lang=self.tgt_lang, model_key=self.model_key,
             progress=None, device=device,
-            workers=inter * (len(o.device_index) if device == "cuda" else 1))
+            workers=T.parallel_workers(device, inter, o.device_index))
 
     def __call__(self, batch: list[Example]) -> list[Example]:
         chunk = self._run._prepare(batch)

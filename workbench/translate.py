@@ -184,6 +184,11 @@ def resolve_device(options: TranslateOptions) -> tuple[str, str, int, int]:
     return device, ct, inter, intra
 
 
+def parallel_workers(device: str, inter: int, device_index: Sequence[int]) -> int:
+    """Batches CTranslate2 computes at the same time: ``inter_threads`` per device."""
+    return inter * (len(device_index) if device == "cuda" else 1)
+
+
 def _load_translator(model: Model, device: str, compute_type: str, device_index: list[int],
                      inter: int, intra: int) -> Any:
     import ctranslate2
@@ -533,7 +538,7 @@ def translate(
             translator = _load_translator(m, device, ct, options.device_index, inter, intra)
         run = _Run(store=store, source=source, model=m, translator=translator, options=options,
                    src_lang=src_lang, tgt_lang=tgt, model_key=model_key, progress=progress,
-                   device=device, workers=inter * (len(options.device_index) if device == "cuda" else 1))
+                   device=device, workers=parallel_workers(device, inter, options.device_index))
         v = store.write_version(run.batches(), corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tgt,
                                 batch_size=options.read_chunk,

@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from workbench.filter import filter as run_filter
-from workbench.ingest import ingest
-from workbench.records import Example, tokenize
-from workbench.signature import Signature
-from workbench.store import Store
+from workbench.core.records import Example, tokenize
+from workbench.core.signature import Signature
+from workbench.filter import filter_version as run_filter
+from workbench.load.ingest import ingest
+from workbench.store.store import Store
 
 SENTENCE_FILTERS = ["length-ratio.v1", "langid.v1", "copy.v1", "repeat-ngram.v1", "duplicate.v1",
                     "near-duplicate.v1"]

@@ -28,8 +28,8 @@ MAX_RSS_RATIO = 1.5
 
 CHILD = """
 import sys, time
-from workbench.ingest import ingest
-from workbench.store import Store
+from workbench.load.ingest import ingest
+from workbench.store.store import Store
 src, db = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 v = ingest(src, name="bench", store=Store(db), lang="en", tag_column=2, token_column=1)
@@ -90,7 +90,7 @@ def breakdown(src: Path) -> None:
     """Throughput of the ingest's parts on one file, in this process: where the time goes."""
     sys.path.insert(0, str(ROOT))
     from workbench.load import read_conll
-    from workbench.store import examples_from_arrow, examples_to_arrow
+    from workbench.store.store import examples_from_arrow, examples_to_arrow
 
     t = time.perf_counter()
     exs = list(read_conll(src, tag_column=2, token_column=1))

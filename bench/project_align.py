@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from projectors.align import EflomalProjector  # noqa: E402
-from projectors.alignment import combine_runs  # noqa: E402
+from projectors.align_projector import EflomalProjector  # noqa: E402
 from projectors.base import Pair  # noqa: E402
 from projectors.eflomal_aligner import EflomalAligner  # noqa: E402
+from projectors.word_alignment import combine_runs  # noqa: E402
 
 LANGS = ("de", "es", "it")
 PUBLISHED = "published (avg de/es/it): fast_align 71, Mgiza 72, SimAlign 84, AWESOME-align 87, T-Projection 91"
@@ -47,8 +47,8 @@ def shared() -> Path:
 
 
 def load_europarl(d: Path) -> dict[str, list]:
+    from workbench.core.records import RepairWarning
     from workbench.load import read_conll
-    from workbench.records import RepairWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RepairWarning)
@@ -56,7 +56,7 @@ def load_europarl(d: Path) -> dict[str, list]:
 
 
 def f1_for(projector_opts: dict, data: dict, lang: str) -> float:
-    from workbench.evaluate import span_scores
+    from workbench.project.evaluate import span_scores
 
     src, tgt = data["en"], data[lang]
     pairs = [Pair(s.tokens, t.tokens, [(x.token_start, x.token_end, x.label) for x in s.spans])
@@ -103,8 +103,8 @@ def bench_speed(data: dict, n_pairs: int) -> None:
 
 
 def bench_aer(d: Path) -> None:
-    from projectors.alignment import symmetrise
-    from workbench.evaluate import alignment_scores, read_links_file
+    from projectors.word_alignment import symmetrise
+    from workbench.project.evaluate import alignment_scores, read_links_file
 
     print("== AER on alignment-gold (statistical aligners trained ONLY on the test sentences, no extra "
           "parallel data; published eflomal figures used large extra data: en-fr 8.2, ro-en 25.1)")

@@ -91,7 +91,7 @@ def main() -> None:
 
     from projectors import get
     from projectors.base import Pair
-    from workbench.mt import CT2Model
+    from workbench.mt.ct2 import CT2Model
 
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.ray_fixtures import random_transformer  # noqa: E402
-from workbench.distributed import ExecutorOptions, run_sharded  # noqa: E402
-from workbench.distributed_ray import ray_init_kwargs  # noqa: E402
-from workbench.distributed_workers import CT2GreedyWorker  # noqa: E402
-from workbench.records import Example  # noqa: E402
+from workbench.core.records import Example  # noqa: E402
+from workbench.executors import ExecutorOptions, run_sharded  # noqa: E402
+from workbench.executors.ct2_worker import CT2GreedyWorker  # noqa: E402
+from workbench.executors.ray import ray_init_kwargs  # noqa: E402
 
 
 class CpuMeter:

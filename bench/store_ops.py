@@ -40,8 +40,8 @@ def main() -> None:
 
     import duckdb
 
-    from workbench.records import Example
-    from workbench.store import Store
+    from workbench.core.records import Example
+    from workbench.store.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.duckdb")

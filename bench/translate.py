@@ -86,7 +86,7 @@ def build_model(size: dict, name: str) -> tuple[Path, Path]:
             "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "</s>", "unk_token": "<unk>",
             "pad_token": "<pad>"}))
         (hf_dir / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-    from workbench.models import convert
+    from workbench.mt.models import convert
 
     return hf_dir, convert(hf_dir, quantization="int8", home=CACHE / "ct2")
 
@@ -103,8 +103,8 @@ def sentences(n: int, seed: int = 0) -> list[str]:
 
 
 def make_store(path: Path, texts: list[str]):
-    from workbench.records import Example
-    from workbench.store import Store
+    from workbench.core.records import Example
+    from workbench.store.store import Store
 
     store = Store(path)
     store.write_version((Example.from_text(f"s{i}", t) for i, t in enumerate(texts)),
@@ -242,7 +242,7 @@ def main() -> None:
 
     import ctranslate2
 
-    from workbench.models import open_model
+    from workbench.mt.models import open_model
 
     print(f"cores: {cores()}  load average {os.getloadavg()[0]:.1f}  ctranslate2 "
           f"{ctranslate2.__version__}  cache: {CACHE}")

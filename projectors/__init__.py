@@ -6,6 +6,7 @@ A package of its own: it never imports ``workbench``. Projectors register under 
 
 from __future__ import annotations
 
-from projectors.base import PROJECTORS, Projection, Projector, get, register
+from projectors.base import Projection, Projector, named
+from projectors.registry import PROJECTORS, get, register
 
-__all__ = ["PROJECTORS", "Projection", "Projector", "get", "register"]
+__all__ = ["PROJECTORS", "Projection", "Projector", "get", "named", "register"]

@@ -11,10 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PROJECTORS", "Projection", "ProjectedSpan", "Pair", "Projector", "register", "get"]
-
-#: registered name (``family.method.vN``) -> Projector subclass
-PROJECTORS: dict[str, type[Projector]] = {}
+__all__ = ["Projection", "ProjectedSpan", "Pair", "Projector", "named"]
 
 
 @dataclass
@@ -106,31 +103,12 @@ class Projector(ABC):
         return {"projector": self.name}
 
 
-def register(name: str) -> Callable[[type[Projector]], type[Projector]]:
-    """Class decorator: register a projector under a versioned name like ``align.eflomal.v1``."""
+def named(name: str) -> Callable[[type[Projector]], type[Projector]]:
+    """Class decorator: the versioned name of a projector, like ``align.eflomal.v1`` (the table of
+    names is :data:`projectors.registry.PROJECTORS`)."""
 
     def deco(cls: type[Projector]) -> type[Projector]:
         cls.name = name
-        PROJECTORS[name] = cls
         return cls
 
     return deco
-
-
-def get(name: str, **options: Any) -> Projector:
-    """An instance of the projector registered as ``name``."""
-    _load_builtin()
-    if name not in PROJECTORS:
-        raise KeyError(f"unknown projector {name!r}; registered: {', '.join(sorted(PROJECTORS))}")
-    return PROJECTORS[name](**options)
-
-
-def _load_builtin() -> None:
-    import importlib
-
-    for mod in ("projectors.align", "projectors.markers", "projectors.constrained"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise

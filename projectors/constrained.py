@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from projectors.base import Pair, ProjectedSpan, Projection, Projector, register
+from projectors.base import Pair, ProjectedSpan, Projection, Projector, named
 from projectors.markers import BRACKETS, CURLY, MarkerSet, insert_markers
 from projectors.mtbase import VocabularyError, source_view, target_view
 from projectors.mtbase import model_signature as _model_sig
@@ -173,7 +173,7 @@ def _piece_boundary(x: int, text: str, offsets: list[tuple[int, int]]) -> int:
     return -1
 
 
-@register("constrained.v1")
+@named("constrained.v1")
 class ConstrainedProjector(Projector):
     """Constrained marker search in the given (clean) translation.
 

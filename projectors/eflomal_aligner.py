@@ -3,7 +3,7 @@
 eflomal seeds its samplers from ``/dev/urandom``, so one run differs from the next. To cut that
 variance the aligner runs ``n_runs`` independent alignments (each with ``n_samplers`` samplers)
 and keeps directional links proposed by a majority of runs before symmetrising
-(:func:`projectors.alignment.combine_runs`).
+(:func:`projectors.word_alignment.combine_runs`).
 
 Lexical priors: identical (case-insensitive) tokens and numbers in a sentence pair get a Dirichlet
 prior towards each other (``identity_prior``), which helps rare names in small corpora.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projectors.alignment import Aligner, Links, combine_runs
+from projectors.word_alignment import Aligner, Links, combine_runs
 
 __all__ = ["EflomalAligner", "EflomalOptions"]
 

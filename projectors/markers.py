@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projectors.base import Pair, ProjectedSpan, Projection, Projector, register
+from projectors.base import Pair, ProjectedSpan, Projection, Projector, named
 from projectors.mtbase import VocabularyError, model_signature, source_view, target_view, tokenize
 
 __all__ = ["MarkerSet", "MarkersProjector", "Segment", "parse_markers", "insert_markers", "BRACKETS", "CURLY"]
@@ -216,7 +216,7 @@ def _assign(weights: list[list[float]]) -> list[int]:
     return out
 
 
-@register("markers.v1")
+@named("markers.v1")
 class MarkersProjector(Projector):
     """Mark-then-translate projection.
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from projectors.alignment import Aligner, Links
 from projectors.spans import word_spans_of_pieces
+from projectors.word_alignment import Aligner, Links
 
 __all__ = ["SimAligner", "SimAlignOptions", "itermax", "argmax_links", "match_links"]
 

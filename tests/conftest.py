@@ -31,7 +31,7 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    from workbench.store import Store
+    from workbench.store.store import Store
 
     return Store(tmp_path / "wb.duckdb", lock_timeout=5)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.records import Example, Span, SpanOutcome, tokenize
-from workbench.signature import Signature
-from workbench.store import Store, Version
+from workbench.core.records import Example, Span, SpanOutcome, tokenize
+from workbench.core.signature import Signature
+from workbench.store.store import Store, Version
 
 
 @dataclass

@@ -165,7 +165,7 @@ def build_known_answer_model(out_dir: Path, dictionary: Mapping[str, str] = DICT
 
 def write_family(out_dir: Path, name: str, max_positions: int) -> None:
     """``workbench.json``: the model is read as a single-pair OPUS-MT (Marian) model by
-    ``workbench.models`` (no language tokens; ``</s>`` after the source)."""
+    ``workbench.mt.models`` (no language tokens; ``</s>`` after the source)."""
     import json
 
     (Path(out_dir) / "workbench.json").write_text(json.dumps(
@@ -182,8 +182,8 @@ _CACHE: dict[str, object] = {}
 
 
 def known_answer(tmp_path_factory):
-    """The known-answer model behind the real adapter (``workbench.mt.CT2Model``), built once."""
-    from workbench.mt import CT2Model
+    """The known-answer model behind the real adapter (``workbench.mt.ct2.CT2Model``), built once."""
+    from workbench.mt.ct2 import CT2Model
 
     if "model" not in _CACHE:
         d = build_known_answer_model(tmp_path_factory.mktemp("known-answer"))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.records import Example, Span, SpanOutcome
-from workbench.signature import Signature
-from workbench.store import Store, Version
+from workbench.core.records import Example, Span, SpanOutcome
+from workbench.core.signature import Signature
+from workbench.store.store import Store, Version
 
 CALLS: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -58,7 +58,7 @@ def lexical_project(ref: str, *, projector: str, store: Store, options: dict[str
 
 
 def keep_complete(ref: str, *, filters: list[str], store: Store, options: dict[str, Any] | None = None) -> Any:
-    """Returns an object with ``.version``, as workbench.filter.filter does."""
+    """Returns an object with ``.version``, as workbench.filter.filter_version does."""
     from types import SimpleNamespace
 
     options = dict(options or {})
@@ -83,7 +83,7 @@ def write_html(rep: Version, path: Path) -> None:
 
 def crashing_attach(ref: str, path: Any, *, tgt_lang: str, store: Store, **kw: Any) -> Version:
     """The real attach, but it crashes for the language named in ``WB_TEST_CRASH_ON``."""
-    from workbench.attach import attach
+    from workbench.translate.attach import attach
 
     if os.environ.get("WB_TEST_CRASH_ON") == tgt_lang:
         raise RuntimeError(f"simulated crash while attaching {tgt_lang}")
@@ -180,9 +180,9 @@ class TranslateOptions:
 
 def translate(ref: str, *, model: str, src_lang: str, tgt_langs: list[str], store: Store,
               options: TranslateOptions) -> list[Version]:
-    """Stand-in for workbench.translate.translate: 'translates' by copying the source text (plus
+    """Stand-in for workbench.translate.stage.translate: 'translates' by copying the source text (plus
     ``options.suffix``), following the translate stage's conventions for versions and meta."""
-    from workbench.records import tokenize
+    from workbench.core.records import tokenize
 
     CALLS.append(("translate", ref, {"model": model, "src_lang": src_lang, "tgt_langs": tgt_langs,
                                      "options": options}))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.distributed_workers import CT2GreedyWorker
-from workbench.records import Example
+from workbench.core.records import Example
+from workbench.executors.ct2_worker import CT2GreedyWorker
 
 SPECIALS = ["<unk>", "<s>", "</s>"]
 
@@ -183,8 +183,8 @@ def ray_cluster():
     """A local Ray with 2 CPUs for the whole session; yields its GCS address (for other drivers).
     Workers get the repository on PYTHONPATH, so test workers defined here import there."""
     ray = pytest.importorskip("ray")
-    from workbench.distributed import ExecutorOptions
-    from workbench.distributed_ray import ray_init_kwargs
+    from workbench.executors import ExecutorOptions
+    from workbench.executors.ray import ray_init_kwargs
 
     if ray.is_initialized():
         ray.shutdown()

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("eflomal")
 
 import projectors  # noqa: E402
-from projectors.align import align_pairs  # noqa: E402
+from projectors.align_projector import align_pairs  # noqa: E402
 from projectors.base import Pair  # noqa: E402
 from projectors.eflomal_aligner import EflomalAligner  # noqa: E402
 

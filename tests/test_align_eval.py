@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.errors import InputError
-from workbench.evaluate import (
+from workbench.core.errors import InputError
+from workbench.project.evaluate import (
     alignment_scores,
     evaluate_alignment,
     evaluate_projection,

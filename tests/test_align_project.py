@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.errors import ConfigError, InputError, StoreError
+from workbench.core.errors import ConfigError, InputError, StoreError
+from workbench.core.records import Example
 from workbench.load import read_conll
 from workbench.project import project, project_files
-from workbench.records import Example
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SRC = TEST_DATA / "align-en.conll"
@@ -78,9 +78,9 @@ def test_file_mode_errors(tmp_path):
 
 def _translated(store, tmp_path):
     """A source version and a 'translate' version holding human German translations (same ids)."""
-    from workbench.ingest import ingest
-    from workbench.records import tokenize
-    from workbench.signature import Signature
+    from workbench.core.records import tokenize
+    from workbench.core.signature import Signature
+    from workbench.load.ingest import ingest
 
     src_v = ingest(str(SRC), name="toy-en", store=store, lang="en")
     src = list(store.examples(src_v))
@@ -129,7 +129,7 @@ def test_stage_cli_and_missing_source(store, tmp_path):
 @pytest.mark.slow
 def test_europarl_de_file_mode_f1(shared_data, tmp_path):
     """Regression guard on real data: en -> de projection (one short run only, to stay quick)."""
-    from workbench.evaluate import evaluate_projection
+    from workbench.project.evaluate import evaluate_projection
 
     d = shared_data / "europarl-ner-dev"
     out = tmp_path / "de.pred.conll"

@@ -61,7 +61,7 @@ def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     al = SimAligner(model=str(tmp_path / "no-such-model"))
     with pytest.raises(OSError, match="cannot load the encoder"):
         al.align([["a"]], [["b"]])
-    from workbench.errors import ModelError
+    from workbench.core.errors import ModelError
     from workbench.project import project_files
 
     src = tmp_path / "s.conll"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from projectors.alignment import combine_runs, format_links, parse_links, symmetrise
 from projectors.spans import (
     SpanOptions,
     blocks,
@@ -14,6 +13,7 @@ from projectors.spans import (
     split_unspaced,
     word_spans_of_pieces,
 )
+from projectors.word_alignment import combine_runs, format_links, parse_links, symmetrise
 
 
 def proj(src, tgt, spans, links, **opts):

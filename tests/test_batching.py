@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.batching import batch_cost, plan_batches, tail_pieces
+from workbench.translate.batching import batch_cost, plan_batches, tail_pieces
 
 
 def ct2_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:

@@ -12,18 +12,18 @@ import pytest
 
 from tests import ray_fixtures as rf
 from tests.ray_fixtures import SHARD_SIZE, DroppingWorker, FailingWorker, worker_kwargs
-from workbench import cli
-from workbench.distributed import (
+from workbench.cli import common as cli
+from workbench.core.errors import ConfigError
+from workbench.core.records import Example
+from workbench.core.signature import Signature
+from workbench.executors import (
     ExecutorOptions,
     ShardError,
     Staging,
-    _plan,
     run_sharded,
     run_stage,
 )
-from workbench.errors import ConfigError
-from workbench.records import Example
-from workbench.signature import Signature
+from workbench.executors.shards import _plan
 
 ROOT = Path(__file__).resolve().parents[1]
 dist_examples, tiny_model, tiny_factory = rf.dist_examples, rf.tiny_model, rf.tiny_factory
@@ -43,7 +43,7 @@ def test_shard_ids_are_deterministic_and_content_addressed(dist_examples):
     b = _ids(changed)
     assert [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y] == [7 // SHARD_SIZE]
     # batches, Arrow tables and single examples make the same shards
-    from workbench.store import examples_to_arrow
+    from workbench.store.store import examples_to_arrow
 
     assert _ids([examples_to_arrow(dist_examples[:30]), dist_examples[30:]]) == a
 
@@ -133,8 +133,8 @@ def test_local_executor_never_imports_ray(tmp_path, tiny_model):
     code = (
         "import sys, functools\n"
         "from tests.ray_fixtures import sample_examples\n"
-        "from workbench.distributed import run_sharded\n"
-        "from workbench.distributed_workers import CT2GreedyWorker\n"
+        "from workbench.executors import run_sharded\n"
+        "from workbench.executors.ct2_worker import CT2GreedyWorker\n"
         f"f = functools.partial(CT2GreedyWorker, **{worker_kwargs(tiny_model)!r})\n"
         f"r = run_sharded(sample_examples(8), f, key='k', staging={str(tmp_path)!r})\n"
         "assert r.n_examples == 8\n"
@@ -154,12 +154,9 @@ def test_cli_executor_options_are_reusable_by_a_command():
     app, got = typer.Typer(), {}
 
     @app.command()
-    def stage(executor: cli.ExecutorOpt = "local", ray_address: cli.RayAddressOpt = None,
-              workers: cli.WorkersOpt = 1, gpus_per_worker: cli.GpusPerWorkerOpt = 0.0,
-              cpus_per_worker: cli.CpusPerWorkerOpt = 1.0, staging: cli.StagingOpt = None,
-              shard_size: cli.ShardSizeOpt = 256) -> None:
-        got["opts"] = cli._executor_options(executor, ray_address, workers, gpus_per_worker,
-                                            cpus_per_worker, staging, shard_size)
+    @cli.executor_options
+    def stage(executor_options=None) -> None:
+        got["opts"] = executor_options
 
     runner = CliRunner()
     res = runner.invoke(app, ["--executor", "ray", "--ray-address", "auto", "--workers", "4",
@@ -177,8 +174,8 @@ def test_cli_executor_options_are_reusable_by_a_command():
 
 
 def test_worker_that_cannot_start_raises_its_own_error(tmp_path, dist_examples):
-    from workbench.distributed_workers import CT2GreedyWorker
-    from workbench.errors import ModelError
+    from workbench.core.errors import ModelError
+    from workbench.executors.ct2_worker import CT2GreedyWorker
 
     fac = functools.partial(CT2GreedyWorker, str(tmp_path / "no-model"), "de")
     with pytest.raises(ModelError, match="no-model"):
@@ -192,7 +189,7 @@ class _SpyWorker:
     """Records the ids it is asked to compute (local executor: same process)."""
 
     def __init__(self, **kw):
-        from workbench.distributed_workers import CT2GreedyWorker
+        from workbench.executors.ct2_worker import CT2GreedyWorker
 
         self.inner = CT2GreedyWorker(**kw)
 

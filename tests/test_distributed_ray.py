@@ -25,9 +25,9 @@ from tests.ray_fixtures import (
     ReportingWorker,
     worker_kwargs,
 )
-from workbench.distributed import ExecutorOptions, ShardError, Staging, run_sharded, run_stage
-from workbench.signature import Signature
-from workbench.store import Store
+from workbench.core.signature import Signature
+from workbench.executors import ExecutorOptions, ShardError, Staging, run_sharded, run_stage
+from workbench.store.store import Store
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -98,7 +98,7 @@ def test_worker_killed_mid_shard_leaves_a_correct_version(ray_cluster, tmp_path,
     ends = {(int(e[2]), e[3]) for e in events if e[1] == "end"}
     assert (pid, first) not in ends and any(p != pid for p, f in ends if f == first)
     assert sorted(run.executed) == sorted(s.id for s in run.shards)
-    from workbench.store import examples_to_arrow
+    from workbench.store.store import examples_to_arrow
 
     assert examples_to_arrow(_rows(run)).equals(reference)  # no duplicates, none missing
 
@@ -106,7 +106,7 @@ def test_worker_killed_mid_shard_leaves_a_correct_version(ray_cluster, tmp_path,
 _DRIVER = """
 import functools, sys
 from tests.ray_fixtures import ReportingWorker, sample_examples, worker_kwargs, SHARD_SIZE
-from workbench.distributed import run_sharded
+from workbench.executors import run_sharded
 model, staging, log, address = sys.argv[1:5]
 fac = functools.partial(ReportingWorker, **worker_kwargs(model), log=log, delay=0.25, tag="first")
 run_sharded(sample_examples(), fac, key="resume", executor="ray", ray_address=address, workers=2,
@@ -142,7 +142,7 @@ def test_resume_after_driver_killed_redoes_only_missing_shards(ray_cluster, tmp_
     redone = [e[3] for e in (ln.split() for ln in log.read_text().splitlines())
               if e[0] == "second" and e[1] == "end"]
     assert sorted(first_ids[i] for i in redone) == sorted(run.executed)
-    from workbench.store import examples_to_arrow
+    from workbench.store.store import examples_to_arrow
 
     assert examples_to_arrow(_rows(run)).equals(reference)
 
@@ -170,8 +170,8 @@ def test_shard_killing_its_worker_every_time_fails_the_stage_naming_it(ray_clust
 
 
 def test_worker_that_cannot_start_raises_its_own_error(ray_cluster, tmp_path, dist_examples):
-    from workbench.distributed_workers import CT2GreedyWorker
-    from workbench.errors import ModelError
+    from workbench.core.errors import ModelError
+    from workbench.executors.ct2_worker import CT2GreedyWorker
 
     fac = functools.partial(CT2GreedyWorker, str(tmp_path / "no-model"), "de")
     with pytest.raises(ModelError, match="no-model"):

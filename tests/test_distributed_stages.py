@@ -1,7 +1,4 @@
-"""The translate and project shard workers give the same versions as the local stages.
-
-Skipped until the translate and project stages are merged (workbench.translate, workbench.project).
-"""
+"""The translate and project shard workers give the same versions as the local stages."""
 
 from __future__ import annotations
 
@@ -10,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from workbench.distributed import ExecutorOptions, run_stage
-from workbench.distributed_stages import ProjectWorker, TranslateWorker
-from workbench.signature import Signature
+from workbench.core.signature import Signature
+from workbench.executors import ExecutorOptions, run_stage
+from workbench.project.sharded import ProjectWorker
+from workbench.translate.sharded import TranslateWorker
 
-translate_mod = pytest.importorskip("workbench.translate")
+translate_mod = pytest.importorskip("workbench.translate.stage")
 tf = pytest.importorskip("tests.translate_fixtures")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,9 +24,25 @@ def _content(store, v):
     return store.to_arrow(v).drop_columns(["idx"])
 
 
+def _same_translations(store, a, b):
+    """Equal versions, but for float scores in the last digits: CTranslate2's float32 scores move
+    with the shape of the batch a sentence lands in (shards batch differently from the stage)."""
+    x, y = _content(store, a), _content(store, b)
+    if x.drop_columns(["meta"]).equals(y.drop_columns(["meta"])) is not True:
+        return False
+    import json
+
+    for m, n in zip(x.column("meta").to_pylist(), y.column("meta").to_pylist(), strict=True):
+        m, n = json.loads(m), json.loads(n)
+        if m.keys() != n.keys() or any(
+                m[k] != (pytest.approx(v, rel=1e-4) if isinstance(v, float) else v) for k, v in n.items()):
+            return False
+    return True
+
+
 @pytest.fixture
 def src(store):
-    from workbench.ingest import ingest
+    from workbench.load.ingest import ingest
 
     return ingest(ROOT / "data" / "sample-en.conll", name="sample-en", store=store, lang="en")
 
@@ -45,18 +59,19 @@ def _translated(store, src, model, executor="local"):
 
 def test_translate_worker_matches_the_local_stage(store, src, ct2_models):
     local, dist = _translated(store, src, str(ct2_models["nllb"]))
-    assert _content(store, dist).equals(_content(store, local))
+    assert _same_translations(store, dist, local)
 
 
 @pytest.mark.ray
 def test_translate_worker_on_ray_matches_the_local_stage(ray_cluster, store, src, ct2_models):
     local, dist = _translated(store, src, str(ct2_models["marian"]), executor="ray")
-    assert _content(store, dist).equals(_content(store, local))
+    assert _same_translations(store, dist, local)
 
 
 def _same_index_projector():
     """A deterministic projector (eflomal samples from /dev/urandom, so two runs differ)."""
-    from projectors.base import PROJECTORS, ProjectedSpan, Projection, Projector, register
+    from projectors import PROJECTORS, register
+    from projectors.base import ProjectedSpan, Projection, Projector
 
     if "test.same-index.v1" not in PROJECTORS:
 
@@ -78,7 +93,7 @@ def _same_index_projector():
 
 
 def test_project_worker_matches_the_local_stage(store, src, ct2_models):
-    project = pytest.importorskip("workbench.project").project
+    project = pytest.importorskip("workbench.project.stage").project
     name = _same_index_projector()
     translated, _ = _translated(store, src, str(ct2_models["nllb"]))
     local = project(translated, store=store, projector=name)

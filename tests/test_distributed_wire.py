@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.distributed import ExecutorOptions
-from workbench.errors import ConfigError
-from workbench.signature import Signature
-from workbench.store import Store
+from workbench.core.errors import ConfigError
+from workbench.core.signature import Signature
+from workbench.executors import ExecutorOptions
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample-en.conll"
@@ -96,7 +96,7 @@ def marian(tmp_path_factory) -> str:
     """One tiny random Marian model converted to CTranslate2 (int8)."""
     pytest.importorskip("transformers")
     from tests.translate_fixtures import build_hf_model
-    from workbench.models import convert
+    from workbench.mt.models import convert
 
     root = tmp_path_factory.mktemp("wire-models")
     return str(convert(build_hf_model("marian", root / "tiny-marian"), quantization="int8",
@@ -154,7 +154,7 @@ class _Dispatched:
     """Counts what the driver hands to Ray workers (wraps the real ``run_ray``)."""
 
     def __init__(self, monkeypatch):
-        import workbench.distributed_ray as dr
+        import workbench.executors.ray as dr
 
         self.shards, self.sentences, real = 0, 0, dr.run_ray
 
@@ -194,7 +194,7 @@ def test_cli_translate_on_ray_equals_local(ray_cluster, tmp_path, marian, local_
 @pytest.mark.ray
 def test_ray_translate_consults_the_cache_before_dispatch(ray_cluster, store, marian, local_run,
                                                           monkeypatch):
-    from workbench.ingest import ingest
+    from workbench.load.ingest import ingest
     from workbench.translate import TranslateOptions, translate
 
     full = ingest(SAMPLE, name="sample-en", store=store, lang="en")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from workbench.attach import attach
-from workbench.errors import ConfigError
-from workbench.export import export
-from workbench.export_hf import MARKER, hub_features
-from workbench.ingest import ingest
-from workbench.records import Example, Span, SpanOutcome
-from workbench.signature import Signature
+from workbench.core.errors import ConfigError
+from workbench.core.records import Example, Span, SpanOutcome
+from workbench.core.signature import Signature
+from workbench.export.hub import MARKER, hub_features
+from workbench.export.stage import export
+from workbench.load.ingest import ingest
+from workbench.translate.attach import attach
 
 ROOT = Path(__file__).resolve().parents[1]
 

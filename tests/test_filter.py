@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import pytest
 
 from tests.filter_fixtures import EXPECTED_REJECTS, ROWS, Row, build_chain
-from workbench.errors import ConfigError
-from workbench.filter import filter as run_filter
-from workbench.filter import parse_options, source_version
-from workbench.filters import FILTERS, Decision, Filter, Item, get, lang_base
-from workbench.records import Example, Span, SpanOutcome, tokenize
+from workbench.core.errors import ConfigError
+from workbench.core.records import Example, Span, SpanOutcome, tokenize
+from workbench.filter import FILTERS, Decision, Filter, Item, get, lang_base, parse_options
+from workbench.filter import filter_version as run_filter
+from workbench.store.lineage import source_version
 
 ALL = [n for n in FILTERS if n != "cometkiwi.v1"]
 

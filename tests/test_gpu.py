@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.translate_fixtures import ct2_models, hf_models, model_home  # noqa: F401
-from workbench.errors import ConfigError
-from workbench.translate import TranslateOptions, resolve_device, translate
+from workbench.core.errors import ConfigError
+from workbench.mt.device import resolve_device
+from workbench.translate import TranslateOptions, translate
 
 
 def _cuda_devices() -> int:
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.gpu,
 
 @pytest.fixture
 def src(store, sample_conll):
-    from workbench.ingest import ingest
+    from workbench.load.ingest import ingest
 
     return ingest(sample_conll, name="sample", store=store, lang="en")
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.errors import InputError
-from workbench.ingest import ingest
+from workbench.core.errors import InputError
+from workbench.core.records import Example, RepairWarning
 from workbench.load import detect_format, read, read_conll, read_jsonl, to_hf_dataset, write
-from workbench.load_hf import to_hf_dataset_dict
-from workbench.records import Example, RepairWarning
+from workbench.load.hf import to_hf_dataset_dict
+from workbench.load.ingest import ingest
 
 
 def raw_conll(path: Path, token_col: int, tag_col: int) -> list[list[tuple[str, str]]]:
@@ -457,7 +457,7 @@ def test_write_conll_skips_empty_and_rejects_tabs(tmp_path) -> None:
 
 
 def test_jsonl_outcomes_round_trip(tmp_path) -> None:
-    from workbench.records import Span, SpanOutcome
+    from workbench.core.records import Span, SpanOutcome
 
     ex = Example("p1", "Ada fuhr", [(0, 3), (4, 8)], [Span(0, 3, "PER", 0, 1, 0.9, 0)], lang="de",
                  outcomes=[SpanOutcome(0, "PER", "projected", "", "align.v1", 0.9),

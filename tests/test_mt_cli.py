@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tests.mt_fixtures import build_known_answer_model, translate_words
 from tests.translate_fixtures import ct2_models, hf_models, model_home  # noqa: F401
 from workbench.cli import app
-from workbench.store import Store
+from workbench.store.store import Store
 
 SENTS = [
     ("John Smith lives in New York .", [(0, 2, "PER"), (4, 6, "LOC")]),
@@ -76,7 +76,7 @@ def translated(tmp_path_factory, ka_dir):
 
 @pytest.mark.parametrize("name", ["markers.v1", "constrained.v1"])
 def test_cli_project_uses_the_translate_model(translated, ka_dir, name):
-    from workbench.models import open_model
+    from workbench.mt.models import open_model
 
     out = _cli("project", "ka.de@1", "--projector", name, "--db", translated)
     assert "projected" in out and "dropped" not in out
@@ -107,7 +107,7 @@ def test_cli_project_explicit_model_on_attached_translations(tmp_path, ka_dir):
     _cli("ingest", str(_conll(tmp_path / "en.conll")), "--name", "ka", "--lang", "en", "--db", db)
     de = tmp_path / "de.txt"
     de.write_text("".join(translate_words(s) + "\n" for s, _ in SENTS), encoding="utf-8")
-    from workbench.attach import attach
+    from workbench.translate.attach import attach
 
     attach("ka", de, tgt_lang="de", store=Store(db))  # stage translate, no model (a file's)
     r = CliRunner().invoke(app, ["project", "ka.de", "--projector", "constrained.v1", "--db", db], env=ENV)
@@ -201,8 +201,8 @@ compute_type = "float32"
     ("madlad", ["<2de>"], []), ("marian", [">>deu<<"], []), ("marian-pair", [], [])])
 def test_load_mt_takes_language_tokens_from_the_family(ct2_models, kind, src_prefix, tgt_prefix):  # noqa: F811
     """The projectors' adapter feeds the model exactly what the translate stage feeds it."""
-    from workbench.models import open_model
-    from workbench.mt import load_mt
+    from workbench.mt.ct2 import load_mt
+    from workbench.mt.models import open_model
 
     mt = load_mt(ct2_models[kind], src_lang="en", tgt_lang="de", compute_type="int8", beam_size=1)
     assert (mt.source_prefix, mt.source_suffix, mt.target_prefix) == (src_prefix, ["</s>"], tgt_prefix)
@@ -212,7 +212,7 @@ def test_load_mt_takes_language_tokens_from_the_family(ct2_models, kind, src_pre
     want = fam.source(m.encode(text), fam.token("en", "source"), fam.token("de", "target"))
     assert mt.tokenize_source([text]) == [want]
     assert mt.signature()["model"] == m.signature and mt.signature()["family"] == fam.name
-    from workbench.errors import LanguageError
+    from workbench.core.errors import LanguageError
 
     with pytest.raises(LanguageError, match="xx-nope"):
         load_mt(ct2_models[kind], src_lang="en", tgt_lang="xx-nope")
@@ -226,8 +226,8 @@ def test_cli_markers_the_model_cannot_write_are_a_typed_error(translated):
     ok = _cli("project", "ka.de@1", "--projector", "markers.v1", "--option", "typed=true",
               "--db", translated)
     assert "projected 13" in " ".join(ok.split())
-    from workbench.records import Example
-    from workbench.signature import Signature
+    from workbench.core.records import Example
+    from workbench.core.signature import Signature
 
     src = store.write_version([[Example.from_tokens("m0", ["John", "met", "Mary", "."],
                                                     ["B-MISC", "O", "B-PER", "O"], lang="en")]],

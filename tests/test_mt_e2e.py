@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.mt_fixtures import build_known_answer_model, translate_words
-from workbench.records import Example
+from workbench.core.records import Example
 
-translate_mod = pytest.importorskip("workbench.translate", reason="needs the translate stage (issue 3)")
-project_mod = pytest.importorskip("workbench.project", reason="needs the project stage (issue 4)")
+translate_mod = pytest.importorskip("workbench.translate.stage", reason="needs the translate stage (issue 3)")
+project_mod = pytest.importorskip("workbench.project.stage", reason="needs the project stage (issue 4)")
 
 SENTS = [
     ("John Smith lives in New York .", [(0, 2, "PER"), (4, 6, "LOC")]),
@@ -21,8 +21,8 @@ SENTS = [
 
 @pytest.mark.parametrize("name", ["markers.v1", "constrained.v1"])
 def test_translate_then_project_known_answer(store, tmp_path, name):
-    from workbench.models import open_model
-    from workbench.mt import CT2Model
+    from workbench.mt.ct2 import CT2Model
+    from workbench.mt.models import open_model
 
     d = build_known_answer_model(tmp_path / "ka")
     exs = []
@@ -33,7 +33,7 @@ def test_translate_then_project_known_answer(store, tmp_path, name):
             tags[a:b] = [f"B-{lab}"] + [f"I-{lab}"] * (b - a - 1)
         exs.append(Example.from_tokens(f"s{i}", toks, tags, text=s, lang="en"))
     src = store.write_version([exs], corpus="ka", stage="ingest", lang="en",
-                              signature=__import__("workbench.signature", fromlist=["Signature"]).Signature("ingest"))
+                              signature=__import__("workbench.core.signature", fromlist=["Signature"]).Signature("ingest"))
     opts = translate_mod.TranslateOptions(beam_size=2, max_decoding_length=200, compute_type="float32", device="cpu")
     [tv] = translate_mod.translate(src, model=open_model(d, family="marian.v1"), src_lang="en", tgt_langs="de",
                                    store=store, options=opts)

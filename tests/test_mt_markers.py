@@ -36,7 +36,7 @@ class DictTranslator:
 
 
 def test_tokenize_matches_workbench():
-    from workbench.records import tokenize as wb_tokenize
+    from workbench.core.records import tokenize as wb_tokenize
 
     for text in ["Hello, world! It's 3.5 km.", "在巴黎住", "a-b c'd ‹x› [y]", ""]:
         assert tokenize(text) == wb_tokenize(text)
@@ -243,8 +243,8 @@ def test_entity_translated_alone_helps_matching():
 
 
 def test_adapter_counts_unknown_pieces_and_checks_language_tokens(ka):
-    from workbench.errors import ModelError
-    from workbench.mt import CT2Model
+    from workbench.core.errors import ModelError
+    from workbench.mt.ct2 import CT2Model
 
     before = ka.unknown_pieces
     ka.translate(["the red house"])

@@ -8,10 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.mt_fixtures import DICT_EN_DE, build_known_answer_model, known_answer, translate_words
-from workbench.errors import ConfigError, InputError
+from workbench.core.errors import ConfigError, InputError
+from workbench.core.records import Example
 from workbench.load import read, write
-from workbench.project_back import make_projector, project_back, read_originals
-from workbench.records import Example
+from workbench.project import project_back, read_originals
+from workbench.project.back import back_projector as make_projector
 
 ENGLISH = [
     ("John Smith lives in New York .", [(0, 2, "PER"), (4, 6, "LOC")]),
@@ -30,7 +31,7 @@ def ka(tmp_path_factory):
 @pytest.fixture(scope="module")
 def de_en(tmp_path_factory):
     """The reverse known-answer model (German -> English) to make the English side by MT."""
-    from workbench.mt import CT2Model
+    from workbench.mt.ct2 import CT2Model
 
     d = build_known_answer_model(tmp_path_factory.mktemp("ka-de-en"), {v: k for k, v in DICT_EN_DE.items()})
     return CT2Model(d, beam_size=2, max_decoding_length=200, intra_threads=1)

@@ -17,7 +17,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def ro(tmp_path_factory):
-    from workbench.mt import CT2Model
+    from workbench.mt.ct2 import CT2Model
 
     d = build_reordering_model(tmp_path_factory.mktemp("ka-reorder"))
     return CT2Model(d, beam_size=2, max_decoding_length=60, intra_threads=1)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests import pipeline_stages
-from workbench.errors import ConfigError
+from workbench.core.errors import ConfigError
 from workbench.pipeline import STAGES, StageHook, _attach_sig, load_pipeline, run_pipeline
-from workbench.store import Store
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -43,9 +43,9 @@ license = "cc-by-4.0"
 @pytest.fixture
 def stand_ins(monkeypatch):
     """Project/filter/report hooks pointing at the stand-in stages of tests/pipeline_stages.py."""
-    monkeypatch.setitem(STAGES, "project", StageHook("project", "tests.pipeline_stages", "lexical_project"))
-    monkeypatch.setitem(STAGES, "filter", StageHook("filter", "tests.pipeline_stages", "keep_complete"))
-    monkeypatch.setitem(STAGES, "report", StageHook("report", "tests.pipeline_stages", "build_report"))
+    monkeypatch.setitem(STAGES, "project", StageHook("project", pipeline_stages.lexical_project))
+    monkeypatch.setitem(STAGES, "filter", StageHook("filter", pipeline_stages.keep_complete))
+    monkeypatch.setitem(STAGES, "report", StageHook("report", pipeline_stages.build_report, write=pipeline_stages.write_html))
     pipeline_stages.CALLS.clear()
     return pipeline_stages.CALLS
 
@@ -92,7 +92,7 @@ def test_run_then_rerun_skips_every_stored_stage(tmp_path: Path) -> None:
 
 
 def test_resume_after_a_crash_runs_only_what_is_missing(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(STAGES, "attach", StageHook("attach", "tests.pipeline_stages", "crashing_attach",
+    monkeypatch.setitem(STAGES, "attach", StageHook("attach", pipeline_stages.crashing_attach,
                                                     _attach_sig))
     p = _basic(tmp_path)
     monkeypatch.setenv("WB_TEST_CRASH_ON", "es")
@@ -144,7 +144,7 @@ html = "report-{lang}.html"
 
 
 def test_missing_stage_is_a_clear_error_before_anything_runs(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(STAGES, "project", StageHook("project", "workbench.no_such_stage", "project"))
+    monkeypatch.setitem(STAGES, "project", StageHook("project", None))
     p = _basic(tmp_path, '[project]\nprojector = "align.eflomal.v1"\n')
     with pytest.raises(ConfigError, match="stage project is not available in this build"):
         run_pipeline(p)
@@ -232,7 +232,7 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
     """Every example pipeline is valid (stages missing from this build are stood in for)."""
     for stage in ("translate", "project", "filter", "report"):
         if not STAGES[stage].available():
-            monkeypatch.setitem(STAGES, stage, StageHook(stage, "tests.pipeline_stages", "build_report"))
+            monkeypatch.setitem(STAGES, stage, StageHook(stage, pipeline_stages.build_report, write=pipeline_stages.write_html))
     for name in ("quickstart", "translate-train", "translate-test"):
         pl = load_pipeline(ROOT / "examples" / f"{name}.toml", out_dir=tmp_path)
         assert Path(pl.source["path"]).is_file(), name
@@ -245,7 +245,7 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
 def test_translate_stage_hook(tmp_path: Path, monkeypatch) -> None:
     """[translate] calls translate(ref, model=, src_lang=, tgt_langs=, store=, options=TranslateOptions)
     once for all targets; a re-run skips it; a changed option runs it again; unknown options are errors."""
-    monkeypatch.setitem(STAGES, "translate", StageHook("translate", "tests.pipeline_stages", "translate"))
+    monkeypatch.setitem(STAGES, "translate", StageHook("translate", pipeline_stages.translate, options=pipeline_stages.TranslateOptions))
     pipeline_stages.CALLS.clear()
     body = f"""
 [pipeline]
@@ -306,7 +306,7 @@ de = "{tmp_path / 'de.txt'}"
 
 
 def test_a_local_model_changed_in_place_reruns_translate(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(STAGES, "translate", StageHook("translate", "tests.pipeline_stages", "translate"))
+    monkeypatch.setitem(STAGES, "translate", StageHook("translate", pipeline_stages.translate, options=pipeline_stages.TranslateOptions))
     model = tmp_path / "models" / "m"
     model.mkdir(parents=True)
     (model / "model.bin").write_bytes(b"v1")
@@ -345,8 +345,8 @@ def test_translate_examples_plan_then_stop_at_the_model_download(name: str, tmp_
     call (the Hub is replaced at that boundary: there is no network here)."""
     import huggingface_hub
 
-    from workbench.errors import ModelError
-    from workbench.models import convert
+    from workbench.core.errors import ModelError
+    from workbench.mt.models import convert
 
     model, plan = _TRANSLATE_PLANS[name]
     calls: list[tuple[str, dict]] = []

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.export_fixtures import FakeHub
-from workbench.errors import ConfigError, HubError
-from workbench.ingest import ingest
-from workbench.push import push, scrub
+from workbench.core.errors import ConfigError, HubError
+from workbench.export.push import push, scrub
+from workbench.load.ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "hf_FakeTokenForTests0123456789abcd"
@@ -120,7 +120,7 @@ def test_pushing_languages_one_at_a_time_keeps_every_config_loadable(hub, store,
                                                                      tmp_path: Path) -> None:
     import datasets
 
-    from workbench.attach import attach
+    from workbench.translate.attach import attach
 
     src = ingest(sample_conll, name="sample-en", lang="en", store=store)
     for lang in ("de", "es"):

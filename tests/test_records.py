@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.errors import InputError
-from workbench.records import (
+from workbench.core.errors import InputError
+from workbench.core.records import (
     SCHEMES,
     Example,
     RepairWarning,
@@ -199,7 +199,7 @@ def test_cuts_character(text: str, i: int, cut: bool) -> None:
 def test_unspaced_character_class_equals_the_predicate() -> None:
     """``tokenize`` looks for unspaced scripts with one regex before checking tokens one by one:
     the regex accepts exactly the characters ``_is_unspaced`` does."""
-    from workbench.records import _UNSPACED_RE, _is_unspaced
+    from workbench.core.records import _UNSPACED_RE, _is_unspaced
 
     chars = (chr(o) for o in range(0x30000) if not 0xD800 <= o < 0xE000)
     assert [c for c in chars if (_UNSPACED_RE.fullmatch(c) is not None) != _is_unspaced(c)] == []
@@ -208,7 +208,7 @@ def test_unspaced_character_class_equals_the_predicate() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab .,'-東京タイ") + ["\u0e01", " "]), max_size=40))
 def test_tokenize_mixed_scripts_one_token_per_unspaced_character(text: str) -> None:
-    from workbench.records import _is_unspaced, tokenize
+    from workbench.core.records import _is_unspaced, tokenize
 
     toks = tokenize(text)
     assert all(text[a:b].strip() == text[a:b] and a < b for a, b in toks)

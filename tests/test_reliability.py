@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from workbench.errors import StoreError
-from workbench.store import Store
+from workbench.core.errors import StoreError
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 1500  # sentences: long enough to kill each stage in flight, short enough to stay fast
@@ -191,7 +191,7 @@ def test_reader_in_another_process_during_a_long_stage(big, tmp_path: Path) -> N
     """A writer ingests N sentences four times while this process keeps reading: every read
     succeeds and sees only whole versions."""
     db = tmp_path / "wb.duckdb"
-    script = (f"from workbench import Store, ingest\ns = Store({str(db)!r})\n"
+    script = (f"from workbench import Store\nfrom workbench.load import ingest\ns = Store({str(db)!r})\n"
               f"for i in range(4):\n    ingest({str(big['conll'])!r}, name=f'c{{i}}', lang='en', store=s)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], env=_env(), stderr=subprocess.PIPE)
     store = Store(db, lock_timeout=60)
@@ -253,10 +253,10 @@ def _cases(tmp: Path, sample: Path) -> dict[str, list[str]]:
 def test_corrupt_or_truncated_inputs_give_a_clean_error(tmp_path: Path, sample_conll: Path) -> None:
     from typer.testing import CliRunner
 
-    from workbench.attach import attach
     from workbench.cli import app
-    from workbench.errors import InputError
-    from workbench.ingest import ingest
+    from workbench.core.errors import InputError
+    from workbench.load.ingest import ingest
+    from workbench.translate.attach import attach
 
     src = Store(tmp_path / "src.duckdb")
     v = ingest(sample_conll, name="s", lang="en", store=src)

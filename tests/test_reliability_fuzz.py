@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench.errors import InputError, StoreError, WorkbenchError
-from workbench.ingest import ingest
+from workbench.core.errors import InputError, StoreError, WorkbenchError
 from workbench.load import read, write
-from workbench.store import Store
+from workbench.load.ingest import ingest
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample-en.conll"

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from tests.test_reliability import _cli, _content, _env, _kill_during, check_store, leftovers
-from workbench.store import Store
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -77,10 +77,10 @@ def mt(tmp_path_factory) -> dict[str, object]:
     uninterrupted run of that pipeline makes (the reference)."""
     pytest.importorskip("transformers", reason="building the test model needs workbench[convert]")
     pytest.importorskip("torch", reason="building the test model needs workbench[convert]")
-    import workbench.mtcache  # noqa: F401 - its table is created with the store
+    import workbench.translate.cache  # noqa: F401 - its table is created with the store
     from tests.translate_fixtures import build_hf_model
-    from workbench.ingest import ingest
-    from workbench.models import convert
+    from workbench.load.ingest import ingest
+    from workbench.mt.models import convert
 
     d = tmp_path_factory.mktemp("mt")
     model = convert(build_hf_model("nllb", d / "hf"), quantization="int8", home=d / "models")

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from workbench.ingest import ingest
-from workbench.store import Store
+from workbench.load.ingest import ingest
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -92,7 +92,7 @@ INGEST_WITH_HOOK = """
     import sys, time
     from pathlib import Path
     from workbench.load import read_conll
-    from workbench.store import Store
+    from workbench.store.store import Store
     db, src, flag, pause = {args}
     def hook(con, vid):
         Path(flag).touch()
@@ -153,7 +153,7 @@ def test_sigkill_around_commit(store, base, big, tmp_path, delay) -> None:
 HOLD_WRITE = """
     import sys, time
     from pathlib import Path
-    from workbench.store import Store
+    from workbench.store.store import Store
     db, flag, seconds = {args}
     with Store(db).connect(read_only=False) as con:
         Path(flag).touch()
@@ -202,7 +202,7 @@ def test_sql_with_tiny_lock_timeout_names_the_lock(store, base, tmp_path) -> Non
 SLOW_CONSUMER = """
     import sys, time
     from pathlib import Path
-    from workbench.store import Store
+    from workbench.store.store import Store
     db, flag = {args}
     n = 0
     for i, ex in enumerate(Store(db).examples("base@1", batch_size=4)):

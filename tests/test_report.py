@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from tests.filter_fixtures import ROWS, build_chain
 from workbench.cli import app
-from workbench.filter import filter as run_filter
+from workbench.filter import filter_version as run_filter
 from workbench.report import build_report, render_terminal, write_html
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline_stages import quickstart_once
-from workbench.store import Store
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,14 +6,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from workbench.diff import diff
-from workbench.errors import InputError, RefError, StoreError
-from workbench.export import export
-from workbench.ingest import ingest
+from workbench.core.errors import InputError, RefError, StoreError
+from workbench.core.records import Example, Span, SpanOutcome
+from workbench.core.signature import Signature
+from workbench.export.stage import export
 from workbench.load import read_conll
-from workbench.records import Example, Span, SpanOutcome
-from workbench.signature import Signature
-from workbench.store import EXAMPLE_SCHEMA, Store, examples_from_arrow, examples_to_arrow
+from workbench.load.ingest import ingest
+from workbench.report.diff import diff
+from workbench.store.store import EXAMPLE_SCHEMA, Store, examples_from_arrow, examples_to_arrow
 
 
 def test_versions_refs_and_immutability(store, sample_conll) -> None:

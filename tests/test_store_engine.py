@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from workbench import store as store_mod
-from workbench.errors import RefError, StoreError, StoreLockedError
-from workbench.ingest import ingest
-from workbench.records import Example
-from workbench.store import Store
-from workbench.store_engine import ENGINE
+from workbench.core.errors import RefError, StoreError, StoreLockedError
+from workbench.core.records import Example
+from workbench.load.ingest import ingest
+from workbench.store import schema
+from workbench.store.engine import ENGINE
+from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +127,7 @@ def test_a_forked_child_starts_its_own_instance(store, sample_conll) -> None:
 def test_new_schema_statements_reach_an_existing_file(store, sample_conll, monkeypatch) -> None:
     ingest(sample_conll, name="s", store=store)
     side = "CREATE TABLE IF NOT EXISTS newer_side(k VARCHAR)"
-    monkeypatch.setattr(store_mod, "_DDL", [*store_mod._DDL, side])
+    monkeypatch.setattr(schema, "DDL", [*schema.DDL, side])
     with store.connect(read_only=False) as con:
         con.execute("INSERT INTO newer_side VALUES ('x')")
     assert store.sql("SELECT k FROM newer_side").to_pylist() == [{"k": "x"}]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.translate_fixtures import SENTENCES, ct2_models, hf_models, model_home  # noqa: F401
-from workbench.errors import InputError, LanguageError
-from workbench.ingest import ingest
-from workbench.models import open_model
-from workbench.records import Example, tokenize
+from workbench.core.errors import InputError, LanguageError
+from workbench.core.records import Example, tokenize
+from workbench.load.ingest import ingest
+from workbench.mt.models import open_model
 from workbench.translate import CACHE_TABLE, TranslateOptions, translate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,16 +44,16 @@ class Recorder:
 
 @pytest.fixture
 def recorder(monkeypatch):
-    import workbench.translate as T
+    import workbench.translate.stage as T
 
     made: list[Recorder] = []
-    real_load = T._load_translator
+    real_load = T.load_translator
 
     def load(*a, **kw):
         made.append(Recorder(real_load(*a, **kw)))
         return made[-1]
 
-    monkeypatch.setattr(T, "_load_translator", load)
+    monkeypatch.setattr(T, "load_translator", load)
     return made
 
 
@@ -226,8 +226,9 @@ def test_no_split_makes_long_inputs_an_error(store, ct2_models):  # noqa: F811
 KILLER = textwrap.dedent("""
     import os, signal, sys
     import workbench.translate as T
-    from workbench.store import Store
-    T.PROGRESS_INTERVAL = 0
+    import workbench.translate.engine as E
+    from workbench.store.store import Store
+    E.PROGRESS_INTERVAL = 0
     def cb(p):
         if p.translated >= int(sys.argv[3]):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -252,7 +253,7 @@ def test_sigkilled_run_resumes_with_only_the_missing_sentences(store, src, ct2_m
                    options=TranslateOptions(**OPTS))
     assert len(recorder[0].sources) == src.n_examples - n_cached
     # identical to an uninterrupted run in a fresh store
-    from workbench.store import Store
+    from workbench.store.store import Store
 
     clean = Store(tmp_path / "clean.duckdb")
     ingest(sample_conll, name="sample-en", store=clean, lang="en")
@@ -281,9 +282,9 @@ def test_cli_translate(store, src, ct2_models):  # noqa: F811
 
 
 def test_progress_reports_are_monotonic_and_complete(store, src, ct2_models, monkeypatch):  # noqa: F811
-    import workbench.translate as T
+    import workbench.translate.engine as E
 
-    monkeypatch.setattr(T, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(E, "PROGRESS_INTERVAL", 0)
     seen = []
     translate(src, model=str(ct2_models["marian"]), src_lang="en", tgt_langs="de", store=store,
               options=TranslateOptions(**OPTS, read_chunk=10), progress=seen.append)
@@ -306,8 +307,8 @@ def test_short_and_family_codes_share_the_cache(store, src, ct2_models, recorder
 
 
 def test_engine_errors_that_users_can_fix_say_how():
-    from workbench.errors import ModelError
-    from workbench.translate import engine_error
+    from workbench.core.errors import ModelError
+    from workbench.mt.device import engine_error
 
     err = engine_error(RuntimeError("Library libcublas.so.12 is not found or cannot be loaded"), "cuda")
     assert isinstance(err, ModelError) and "nvidia-cublas-cu12" in err.fix

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.translate_fixtures import ct2_models, hf_models, model_home  # noqa: F401
-from workbench.errors import LanguageError, ModelError
-from workbench.models import FAMILIES, LANGUAGES, convert, detect_family, list_models, load_model, open_model
+from workbench.core.errors import LanguageError, ModelError
+from workbench.mt.models import (
+    FAMILIES,
+    LANGUAGES,
+    convert,
+    detect_family,
+    list_models,
+    load_model,
+    open_model,
+)
 
 EXPECTED = {"marian": "marian.v1", "marian-pair": "marian.v1", "m2m100": "m2m100.v1",
             "nllb": "nllb.v1", "madlad": "madlad.v1"}

@@ -3,7 +3,7 @@
 A sentencepiece model is trained on ``tests/data/translate_sentences.txt``; randomly initialised
 Hugging Face models (Marian, M2M-100, NLLB = M2M-100 architecture with FLORES language tokens,
 T5 with MADLAD ``<2xx>`` tokens) are saved with a word-level ``tokenizer.json`` holding exactly the
-vocabulary, then converted with :func:`workbench.models.convert` (CTranslate2's
+vocabulary, then converted with :func:`workbench.mt.models.convert` (CTranslate2's
 TransformersConverter). Weights use std 0.3 so outputs vary; random models never emit ``</s>``,
 so tests bound ``max_decoding_length``.
 """
@@ -128,7 +128,7 @@ def hf_models(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def ct2_models(hf_models, model_home) -> dict[str, Path]:
-    """The same models converted to CTranslate2 (int8) with workbench.models.convert."""
-    from workbench.models import convert
+    """The same models converted to CTranslate2 (int8) with workbench.mt.models.convert."""
+    from workbench.mt.models import convert
 
     return {k: convert(p, quantization="int8", home=model_home) for k, p in hf_models.items()}

@@ -1,30 +1,41 @@
 """workbench: turn a span-labelled dataset into training or test data in other languages.
 
-load -> translate -> project -> filter -> store -> export; each stage a plain function here and a
-command of the ``workbench`` CLI.
+load -> translate -> project -> filter -> store -> export. This package exports the nouns; each
+stage is a plain function in its own package (``from workbench.translate import translate``) and a
+command of the ``workbench`` CLI. Nothing here is named like a subpackage, so none is hidden.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from workbench.errors import WorkbenchError  # noqa: E402
-from workbench.export import export  # noqa: E402
-from workbench.ingest import ingest  # noqa: E402
-from workbench.load import read, write  # noqa: E402
-from workbench.records import Example, Span, SpanOutcome  # noqa: E402
-from workbench.store import Store, Version  # noqa: E402
+from workbench._version import __version__
+from workbench.core.errors import (
+    ConfigError,
+    HubError,
+    InputError,
+    LanguageError,
+    ModelError,
+    RefError,
+    StoreError,
+    StoreLockedError,
+    WorkbenchError,
+)
+from workbench.core.records import Example, Span, SpanOutcome
+from workbench.store.store import Store, Version
 
 __all__ = [
     "__version__",
+    "ConfigError",
     "Example",
+    "HubError",
+    "InputError",
+    "LanguageError",
+    "ModelError",
+    "RefError",
     "Span",
     "SpanOutcome",
     "Store",
+    "StoreError",
+    "StoreLockedError",
     "Version",
     "WorkbenchError",
-    "export",
-    "ingest",
-    "read",
-    "write",
 ]

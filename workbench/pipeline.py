@@ -46,14 +46,13 @@ Relative input paths (and a local model directory) are relative to the pipeline 
 ``out_dir`` (itself relative to the pipeline file). Every stage stores a version. A stage whose result is already stored
 (same signature, same inputs) is skipped, so re-running a finished pipeline does nothing and
 re-running a crashed one resumes where it stopped (the translate stage resumes a half-done
-translation from its cache). Stages are called through :data:`STAGES`, a registry of hooks
-that import the stage modules lazily; a stage missing from this build is a clear
-:class:`ConfigError` before anything runs.
+translation from its cache). Stages are called through :data:`STAGES`, a table of hooks that
+hold the stage functions; a stage missing from this build is a clear :class:`ConfigError` before
+anything runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,9 +60,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ConfigError
-from workbench.signature import Signature, content_hash
-from workbench.store import Store, Version, register_ddl
+from workbench.core.errors import ConfigError
+from workbench.core.signature import Signature, content_hash
+from workbench.executors.options import ExecutorOptions
+from workbench.export.hub import HubExportOptions, export_key, read_marker
+from workbench.export.stage import EXPORTERS, export
+from workbench.filter.stage import filter_version
+from workbench.load.ingest import ingest, ingest_signature
+from workbench.project.stage import project
+from workbench.report.build import build_report
+from workbench.report.html import write_html
+from workbench.store.store import Store, Version
+from workbench.translate.attach import attach, attach_signature
+from workbench.translate.options import TranslateOptions
+from workbench.translate.stage import translate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,16 +81,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Pipeline", "PlanStep", "StageHook", "STAGES", "load_pipeline", "run_pipeline"]
-
-register_ddl(
-    """CREATE TABLE IF NOT EXISTS pipeline_steps(
-        step_key VARCHAR NOT NULL,
-        position INTEGER NOT NULL,
-        version_id INTEGER NOT NULL,
-        stage VARCHAR NOT NULL,
-        created_at TIMESTAMP NOT NULL)"""
-)
-
 
 # -- configuration -------------------------------------------------------------------------------
 _TABLES = {"pipeline", "source", "translate", "translations", "project", "filter", "export", "report",
@@ -103,7 +103,7 @@ class Pipeline:
         exports: each ``format``, ``path`` and exporter options.
         report: ``html`` path template (``{lang}``, ``{corpus}``), or None.
         executors: stage (``translate``, ``project``) -> its
-            :class:`~workbench.distributed.ExecutorOptions`, from ``[executor]`` and the
+            :class:`~workbench.executors.run.ExecutorOptions`, from ``[executor]`` and the
             stage's ``executor`` sub-table; a stage missing here runs locally. Executor options
             never change a version, so they are not part of a step's identity.
         base: the pipeline file's directory (relative paths start there).
@@ -202,8 +202,6 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
             raise ConfigError("each [[export]] needs format and path", where=where,
                               fix='e.g. format = "hf", path = "hf"')
     report = _table(raw, "report", where) or None
-    from workbench.distributed_stages import stage_executors
-
     executors = stage_executors(_table(raw, "executor", where),
                                 {"translate": translate or {}, "project": proj}, out, where)
     pl = Pipeline(
@@ -221,82 +219,101 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
     return pl
 
 
+def stage_executors(common: dict[str, Any], stages: dict[str, dict[str, Any]], out_dir: Path,
+                    where: str) -> dict[str, ExecutorOptions]:
+    """ExecutorOptions per stage: ``[executor]`` updated by ``[STAGE.executor]`` (popped from
+    the stage's table); a relative local ``staging`` directory is relative to ``out_dir``."""
+    from pathlib import Path
+
+    from workbench.core.errors import ConfigError
+    from workbench.executors.options import ExecutorOptions
+
+    found: dict[str, Any] = {}
+    for stage in ("translate", "project"):
+        own = stages[stage].pop("executor", None) or {}
+        if not isinstance(own, dict):
+            raise ConfigError(f"[{stage}] executor must be a table", where=where,
+                              fix=f'write [{stage}.executor] with executor = "ray", workers = 2, ...')
+        merged = {**common, **own}
+        if not merged:
+            continue
+        opts = ExecutorOptions.from_mapping(merged, where=f"{where} [{stage}.executor]")
+        if opts.staging and "://" not in opts.staging and not Path(opts.staging).is_absolute():
+            opts.staging = str(Path(out_dir) / opts.staging)
+        found[stage] = opts
+    return found
+
+
 # -- stage hooks ---------------------------------------------------------------------------------
 @dataclass
 class StageHook:
-    """How the pipeline calls one stage.
+    """How the pipeline calls one stage: the stage function itself, imported with this module.
 
     Attributes:
         name: stage name.
-        module / function: where the stage function lives (imported lazily).
+        function: the stage function; ``None`` for a stage this build lacks (the pipeline says
+            so before anything runs).
         signature: ``(store, inputs, options) -> Signature`` of the version the stage would make,
             or None when the stage cannot tell before running (then the pipeline's own step
             record decides whether it already ran).
+        options: the stage's options dataclass (``options=Cls(**table)``); ``None``: the table's
+            keys are keyword arguments.
+        write: for the report, ``write(report, path)`` that writes the HTML page.
     """
 
     name: str
-    module: str
-    function: str
+    function: Callable[..., Any] | None
     signature: Callable[..., Signature | None] | None = None
+    options: type | None = None
+    write: Callable[..., Any] | None = None
 
     def available(self) -> bool:
-        try:
-            mod = importlib.import_module(self.module)
-        except ImportError:
-            return False
-        return callable(getattr(mod, self.function, None))
+        return callable(self.function)
 
     def load(self) -> Callable[..., Any]:
-        if not self.available():
+        if self.function is None:
             raise ConfigError(f"stage {self.name} is not available in this build",
-                              fix=f"install a workbench with {self.module}.{self.function}")
-        return getattr(importlib.import_module(self.module), self.function)
+                              fix=f"install a workbench with the {self.name} stage")
+        return self.function
 
 
 def _ingest_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -> Signature:
-    from workbench.ingest import ingest_signature
-
     o = {k: v for k, v in opts.items() if k not in ("path", "name")}
     return ingest_signature(opts["path"], **o)
 
 
 def _attach_sig(store: Store, inputs: Sequence[Version], opts: dict[str, Any]) -> Signature:
-    from workbench.attach import attach_signature
-
     return attach_signature(inputs[0], opts["path"], tgt_lang=opts["tgt_lang"])
 
 
 #: stage name -> hook. How the pipeline calls each stage function (keyword arguments as named):
 #: ``translate(ref, model=, src_lang=, tgt_langs=[...], store=, options=TranslateOptions(...))
-#: -> list[Version]`` (``TranslateOptions`` of the same module; without it, options as keywords);
-#: ``project(ref, projector=name, options={...}, store=) -> Version``;
-#: ``filter(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its ``.version``);
-#: ``build_report(ref, store=)`` then ``write_html(report, path)`` of the same module.
+#: -> list[Version]``; ``project(ref, projector=name, options={...}, store=) -> Version``;
+#: ``filter_version(ref, filters=[...], options={"NAME": {...}}, store=) -> FilterRun`` (its
+#: ``.version``); ``build_report(ref, store=)`` then ``write_html(report, path)``.
 #: A stage may return a Version, an object with a ``.version``, or a list of either.
 STAGES: dict[str, StageHook] = {
-    "ingest": StageHook("ingest", "workbench.ingest", "ingest", _ingest_sig),
-    "attach": StageHook("attach", "workbench.attach", "attach", _attach_sig),
-    "translate": StageHook("translate", "workbench.translate", "translate"),
-    "project": StageHook("project", "workbench.project", "project"),
-    "filter": StageHook("filter", "workbench.filter", "filter"),
-    "export": StageHook("export", "workbench.export", "export"),
-    "report": StageHook("report", "workbench.report", "build_report"),
+    "ingest": StageHook("ingest", ingest, _ingest_sig),
+    "attach": StageHook("attach", attach, _attach_sig),
+    "translate": StageHook("translate", translate, options=TranslateOptions),
+    "project": StageHook("project", project),
+    "filter": StageHook("filter", filter_version),
+    "export": StageHook("export", export),
+    "report": StageHook("report", build_report, write=write_html),
 }
 
 
-def _call_with_options(hook: StageHook, options_class: str, ref: str, options: dict[str, Any],
-                       **kwargs: Any) -> Any:
-    """Call a stage whose options are a dataclass (``options=Cls(**options)``) when its module
-    defines ``options_class``, else with the options as keyword arguments."""
+def _call_with_options(hook: StageHook, ref: str, options: dict[str, Any], **kwargs: Any) -> Any:
+    """Call a stage with ``options=Cls(**options)`` when it has an options dataclass, else with
+    the options as keyword arguments."""
     fn = hook.load()
-    cls = getattr(importlib.import_module(hook.module), options_class, None)
-    if cls is None:
+    if hook.options is None:
         return fn(ref, **kwargs, **options)
-    fields = getattr(cls, "__dataclass_fields__", {})
+    fields = getattr(hook.options, "__dataclass_fields__", {})
     unknown = sorted(set(options) - set(fields))
     if unknown:
         raise ConfigError(f"unknown {hook.name} option(s) {unknown}", fix=f"use {sorted(fields)}")
-    return fn(ref, **kwargs, options=cls(**options))
+    return fn(ref, **kwargs, options=hook.options(**options))
 
 
 def _fingerprint(path: Path) -> str | None:
@@ -416,9 +433,8 @@ class _Runner:
         pl, store = self.pl, self.store
         src = dict(pl.source)
         src_opts = {k: v for k, v in src.items() if k not in ("path", "name")}
-        ingest = STAGES["ingest"]
         got = self.step("ingest", src["name"], [], src, corpus=src["name"],
-                        call=lambda: ingest.load()(src["path"], name=src["name"], store=store, **src_opts))
+                        call=lambda: STAGES["ingest"].load()(src["path"], name=src["name"], store=store, **src_opts))
         source = got[0] if got else None
         src_ref = source.ref if source else ""  # only used by steps that run, i.e. after ingest
         src_lang = src.get("lang", "")
@@ -431,7 +447,7 @@ class _Runner:
                              {"model": model, "model_files": _fingerprint(Path(model)),
                               "src_lang": sl, "tgt_langs": langs, **t},
                              call=lambda: _call_with_options(
-                                 STAGES["translate"], "TranslateOptions", src_ref, t,
+                                 STAGES["translate"], src_ref, t,
                                  model=model, src_lang=sl, tgt_langs=langs, store=store,
                                  **self._executor("translate")))
             if made and len(made) != len(langs):
@@ -480,8 +496,7 @@ class _Runner:
                               fix="paths may use {lang} and {corpus}") from None
 
     def export(self, spec: dict[str, Any], finals: list[tuple[str, Version | None]]) -> None:
-        from workbench.export import EXPORTERS, export
-        from workbench.export_hf import HubExportOptions, export_key, read_marker
+        from workbench.export.stage import export
 
         spec = dict(spec)
         fmt, template = spec.pop("format"), spec.pop("path")
@@ -521,11 +536,11 @@ class _Runner:
             return
         out = self._out(html, lang=label, corpus=v.corpus) if html else None
         if not self.dry_run:
-            build = STAGES["report"].load()
-            rep = build(v.ref, store=self.store, **spec)
-            if out is not None:
+            hook = STAGES["report"]
+            rep = hook.load()(v.ref, store=self.store, **spec)
+            if out is not None and hook.write is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                importlib.import_module(STAGES["report"].module).write_html(rep, out)
+                hook.write(rep, out)
         self.emit(PlanStep("report", label, "run", [v.ref], str(out or "")))
 
 

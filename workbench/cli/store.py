@@ -1,0 +1,114 @@
+"""Inspecting the store: ``workbench versions``, ``show``, ``sql``, ``diff``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from workbench.cli.common import DbOpt, app, arrow_table, console, store_at
+
+
+@app.command()
+def versions(
+    corpus: Annotated[Optional[str], typer.Argument(help="Only this corpus.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """List stored versions with their stage, counts and signature.
+
+    Example: workbench versions
+    """
+    store = store_at(db)
+    all_versions = store.versions()
+    vs = [v for v in all_versions if corpus is None or v.corpus == corpus]
+    t = Table()
+    for col in ("ref", "stage", "parents", "lang", "examples", "spans", "created", "signature"):
+        t.add_column(col, overflow="fold")
+    by_id = {v.id: v.ref for v in all_versions}
+    for v in vs:
+        t.add_row(v.ref, v.stage, ",".join(by_id.get(p, str(p)) for p in v.parents), v.lang or "",
+                  str(v.n_examples), str(v.n_spans), f"{v.created_at:%Y-%m-%d %H:%M}", v.signature)
+    console.print(t)
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="Version ref: NAME or NAME@N.")],
+    limit: Annotated[int, typer.Option(help="Examples to show.")] = 5,
+    db: DbOpt = None,
+) -> None:
+    """Show a version's signature and its first examples with their spans.
+
+    Example: workbench show sample-en@1 --limit 3
+    """
+    store = store_at(db)
+    v = store.resolve(ref)
+    console.print(f"[bold]{v.ref}[/] stage={v.stage} examples={v.n_examples} spans={v.n_spans}")
+    console.print(f"signature: {v.signature}", highlight=False, markup=False)
+    shown = 0
+    for ex in store.examples(v, batch_size=max(limit, 1)):
+        if shown >= limit:
+            break
+        shown += 1
+        spans = ", ".join(f"[{ex.text[s.start:s.end]}]{s.label}" for s in ex.spans)
+        console.print(f"[cyan]{ex.id}[/]", ex.text, highlight=False)
+        if spans:
+            console.print(f"    {spans}", highlight=False, markup=False)
+
+
+class SqlOutput(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SELECT statement (read-only).")],
+    output: Annotated[SqlOutput, typer.Option("--output", "-o", help="Output format.")] = SqlOutput.table,
+    db: DbOpt = None,
+) -> None:
+    """Run read-only SQL on the store (tables: versions, examples; views: version_refs, span_rows,
+    label_counts, outcome_rows). Retries while another process holds the lock
+    (WORKBENCH_LOCK_TIMEOUT seconds).
+
+    Example: workbench sql "SELECT * FROM label_counts WHERE ref = 'sample-en@1'"
+    """
+    tbl = store_at(db).sql(query)
+    if output is SqlOutput.csv:
+        import io
+
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(tbl, buf)
+        sys.stdout.write(buf.getvalue().decode())
+    elif output is SqlOutput.json:
+        sys.stdout.write(json.dumps(tbl.to_pylist(), default=str, ensure_ascii=False) + "\n")
+    else:
+        console.print(arrow_table(tbl))
+
+
+@app.command()
+def diff(
+    a: Annotated[str, typer.Argument(help="First version ref.")],
+    b: Annotated[str, typer.Argument(help="Second version ref.")],
+    db: DbOpt = None,
+) -> None:
+    """Examples and spans added, removed or changed between two versions, by label.
+
+    Example: workbench diff sample-en@1 sample-en@2
+    """
+    from workbench.report.diff import diff as run
+
+    d = run(a, b, store=store_at(db))
+    console.print(f"{d.a} -> {d.b}: {len(d.examples_added)} examples added, "
+                  f"{len(d.examples_removed)} removed, {len(d.examples_changed)} changed")
+    t = Table("label", "spans added", "spans removed")
+    for label, c in sorted(d.spans_by_label.items()):
+        t.add_row(label, str(c["added"]), str(c["removed"]))
+    console.print(t)

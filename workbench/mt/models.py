@@ -1,0 +1,510 @@
+"""Translation models: families and their language tokens, loading, conversion and the model cache.
+
+A *family* knows how a model of that kind expects languages to be marked (NLLB-200: ``eng_Latn``
+source token and ``deu_Latn`` target prefix; M2M-100: ``__en__`` / ``__de__``; MADLAD-400 (T5):
+``<2de>`` before the source; OPUS-MT (Marian): ``>>deu<<`` before the source for multi-target
+models). Every code is checked against the model's vocabulary. Short ISO codes map to family codes
+through one table, :data:`LANGUAGES`. Families live in :data:`FAMILIES`, filled by
+:func:`register_family`: adding a family is one class.
+
+Converted models live in ``$WORKBENCH_HOME`` (default ``~/.cache/workbench/models``), one
+CTranslate2 directory each, with the tokenizer files alongside and a ``workbench.json`` recording
+the family, the source model and the input limit. The download (``huggingface_hub``) is the only
+network step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from workbench.core.errors import LanguageError, ModelError
+from workbench.mt.languages import LANGUAGES, short_code
+
+__all__ = ["FAMILIES", "LANGUAGES", "Family", "Model", "ModelInfo", "convert", "list_models",
+           "load_model", "models_home", "register_family"]
+
+#: tokenizer files copied next to a converted model (those that exist).
+TOKENIZER_FILES = ("source.spm", "target.spm", "sentencepiece.bpe.model", "spiece.model",
+                   "sentencepiece.model", "tokenizer.json", "tokenizer_config.json",
+                   "special_tokens_map.json", "vocab.json", "generation_config.json")
+MARKER = "workbench.json"
+
+
+def models_home() -> Path:
+    """``$WORKBENCH_HOME`` or ``~/.cache/workbench/models``."""
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".cache" / "workbench" / "models")
+
+
+# -- families -------------------------------------------------------------------------------------
+FAMILIES: dict[str, type[Family]] = {}
+
+
+def register_family(name: str):
+    """Class decorator: register a :class:`Family` under a versioned ``name``."""
+
+    def deco(cls: type[Family]) -> type[Family]:
+        cls.name = name
+        FAMILIES[name] = cls
+        return cls
+
+    return deco
+
+
+class Family:
+    """How one kind of model marks languages.
+
+    Subclasses set ``token_re`` (what a language token of the vocabulary looks like) and
+    implement :meth:`native` (short code -> the family's token), and may override
+    :meth:`source` / :meth:`prefix`.
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    token_re: ClassVar[re.Pattern[str]]
+    model_types: ClassVar[tuple[str, ...]] = ()
+    tokenizer_classes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, vocab: set[str], model_name: str = "model"):
+        self.vocab = vocab
+        self.model_name = model_name
+        self.lang_tokens = sorted(t for t in vocab if self.token_re.match(t))
+
+    # -- detection ---------------------------------------------------------------------------
+    @classmethod
+    def score(cls, vocab: set[str], model_type: str | None, tokenizer_class: str | None) -> int:
+        """How well a model matches this family (0: not at all)."""
+        n = sum(1 for t in vocab if cls.token_re.match(t))
+        s = 0
+        if tokenizer_class and tokenizer_class.removesuffix("Fast") in cls.tokenizer_classes:
+            s += 100
+        if model_type and model_type in cls.model_types:
+            s += 10
+        if n >= 2:
+            s += 20 + min(n, 50)
+        return s
+
+    # -- language tokens ---------------------------------------------------------------------
+    def native(self, short: str) -> str:
+        raise NotImplementedError
+
+    def token(self, code: str, role: str = "target") -> str | None:
+        """The vocabulary token for ``code`` (short, ISO 639-3, FLORES or native form).
+
+        Raises :class:`LanguageError` with close matches when the code is unknown or the model
+        does not support it.
+        """
+        if code in self.lang_tokens:
+            return code
+        short = short_code(code)
+        if short is not None:
+            tok = self.native(short)
+            if tok in self.vocab:
+                return tok
+            why = f"the {self.label} model {self.model_name} does not support {code!r} " \
+                  f"(token {tok!r} is not in its vocabulary)"
+        else:
+            why = f"unknown {role} language code {code!r} for the {self.label} model {self.model_name}"
+        raise LanguageError(why, fix=self._suggest(code))
+
+    def _suggest(self, code: str) -> str:
+        supported = self.supported()
+        close = difflib.get_close_matches(code, supported + self.lang_tokens, n=5, cutoff=0.4)
+        head = f"close matches: {', '.join(close)}; " if close else ""
+        return head + f"the model supports {len(supported)} languages, e.g. " \
+                      f"{', '.join(supported[:12])} (short ISO codes or {self.label} codes)"
+
+    def supported(self) -> list[str]:
+        """Short codes whose token is in the vocabulary."""
+        return [s for s in LANGUAGES if self.native(s) in self.vocab]
+
+    # -- sequences ---------------------------------------------------------------------------
+    def source(self, pieces: list[str], src_tok: str | None, tgt_tok: str | None) -> list[str]:
+        """Source tokens as CTranslate2 receives them (``</s>`` appended)."""
+        return pieces + ["</s>"]
+
+    def prefix(self, tgt_tok: str | None) -> list[str] | None:
+        """Target prefix forced at the start of the output (stripped from the output)."""
+        return None
+
+    @property
+    def special_tokens(self) -> int:
+        """Tokens the family adds to the source (counted against the input limit)."""
+        return 2
+
+
+@register_family("nllb.v1")
+class NLLB(Family):
+    """NLLB-200: FLORES-200 codes; source token first, target token as prefix."""
+
+    label = "NLLB-200"
+    token_re = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100", "nllb_moe")
+    tokenizer_classes = ("NllbTokenizer",)
+
+    def native(self, short: str) -> str:
+        return LANGUAGES[short][0]
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return [src_tok] + pieces + ["</s>"] if src_tok else pieces + ["</s>"]
+
+    def prefix(self, tgt_tok):
+        return [tgt_tok] if tgt_tok else None
+
+
+@register_family("m2m100.v1")
+class M2M100(NLLB):
+    """M2M-100: ``__de__`` tokens; source token first, target token as prefix."""
+
+    label = "M2M-100"
+    token_re = re.compile(r"^__[a-z]{2,3}__$")
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100",)
+    tokenizer_classes = ("M2M100Tokenizer",)
+
+    def native(self, short: str) -> str:
+        return f"__{short}__"
+
+
+@register_family("madlad.v1")
+class MADLAD(Family):
+    """MADLAD-400 (T5): ``<2de>`` before the source; the source language is not marked."""
+
+    label = "MADLAD-400"
+    token_re = re.compile(r"^<2[a-zA-Z_\-]{2,12}>$")
+    model_types = ("t5", "mt5")
+    tokenizer_classes = ("T5Tokenizer",)
+
+    def native(self, short: str) -> str:
+        return f"<2{short}>"
+
+    def token(self, code, role="target"):
+        if role == "source":  # not marked: any known code is fine
+            if short_code(code) is None and code not in self.lang_tokens:
+                raise LanguageError(f"unknown source language code {code!r}",
+                                    fix=self._suggest(code))
+            return None
+        return super().token(code, role)
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return [tgt_tok] + pieces + ["</s>"]
+
+
+_PAIR_RE = re.compile(r"opus-mt(?:-tc)?(?:-big|-base)?-([a-z]{2,3})-([a-z]{2,3})$")
+
+
+@register_family("marian.v1")
+class Marian(Family):
+    """OPUS-MT (Marian): one model per pair; multi-target models take ``>>deu<<`` on the source."""
+
+    label = "OPUS-MT"
+    token_re = re.compile(r"^>>[a-z]{2,3}(_[A-Za-z]+)?<<$")
+    model_types = ("marian",)
+    tokenizer_classes = ("MarianTokenizer",)
+
+    def native(self, short: str) -> str:
+        iso3 = LANGUAGES[short][1]
+        return f">>{iso3}<<" if f">>{iso3}<<" in self.vocab or f">>{short}<<" not in self.vocab \
+            else f">>{short}<<"
+
+    @property
+    def multi_target(self) -> bool:
+        return bool(self.lang_tokens)
+
+    def token(self, code, role="target"):
+        if role == "source" or not self.multi_target:
+            # one pair per model: the code is checked to be a language code, and against the
+            # pair in the model name when it has one (opus-mt-en-de)
+            if short_code(code) is None and f">>{code}<<" not in self.lang_tokens:
+                raise LanguageError(f"unknown {role} language code {code!r}", fix=self._suggest(code))
+            pair = _PAIR_RE.search(self.model_name)
+            want = pair and pair.group(1 if role == "source" else 2)
+            if want and short_code(want) and short_code(code) not in (None, short_code(want)):
+                raise LanguageError(
+                    f"the OPUS-MT model {self.model_name} translates {pair.group(1)} -> "  # type: ignore[union-attr]
+                    f"{pair.group(2)}, not {role} language {code!r}",  # type: ignore[union-attr]
+                    fix=f"use --{'src' if role == 'source' else 'tgt'}-lang {want} or another model, "
+                        f"e.g. Helsinki-NLP/opus-mt-{pair.group(1)}-{code}")  # type: ignore[union-attr]
+            return None
+        return super().token(code.strip("<>") if code.startswith(">>") else code, role)
+
+    def supported(self):
+        return super().supported() if self.multi_target else list(LANGUAGES)
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return ([tgt_tok] if tgt_tok else []) + pieces + ["</s>"]
+
+
+def detect_family(vocab: set[str], model_type: str | None = None,
+                  tokenizer_class: str | None = None, where: str = "model") -> str:
+    """The registered family name that best matches a model."""
+    scores = {name: cls.score(vocab, model_type, tokenizer_class) for name, cls in FAMILIES.items()}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] <= 0:
+        raise ModelError(
+            f"cannot tell the model family of {where} (model type {model_type!r}, tokenizer "
+            f"{tokenizer_class!r}, no language tokens in the vocabulary)",
+            fix=f"pass family= one of {', '.join(FAMILIES)} or convert with workbench models convert",
+        )
+    return best
+
+
+# -- loaded models --------------------------------------------------------------------------------
+@dataclass
+class Model:
+    """A CTranslate2 model directory with its tokenizer and family.
+
+    Attributes:
+        path: the CTranslate2 directory.
+        name: the model id (Hugging Face id or directory name).
+        family: the :class:`Family` instance (language tokens, sequence layout).
+        max_input_length: most source tokens the model can take (position limit), special
+            tokens included.
+    """
+
+    path: Path
+    name: str
+    family: Family
+    max_input_length: int
+    info: dict[str, Any] = field(default_factory=dict)
+    _sp_src: Any = None
+    _sp_tgt: Any = None
+    _hash: str | None = None
+
+    def encode(self, text: str) -> list[str]:
+        """Sentencepiece pieces of a source text."""
+        return self._sp_src.encode(text, out_type=str)
+
+    def decode(self, tokens: list[str]) -> str:
+        """Text of output pieces (language and special tokens dropped)."""
+        toks = [t for t in tokens if t not in ("</s>", "<s>", "<pad>")
+                and not self.family.token_re.match(t)]
+        return self._sp_tgt.decode_pieces(toks)
+
+    def content_hash(self) -> str:
+        """sha256 (12 hex) of the weights, vocabularies and config; memoised in the directory."""
+        if self._hash:
+            return self._hash
+        files = sorted(p for p in self.path.iterdir() if p.is_file() and (
+            p.name == "model.bin" or p.name.endswith("vocabulary.json")
+            or p.name.endswith("vocabulary.txt") or p.name in ("config.json",) + TOKENIZER_FILES))
+        stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        memo = self.path / ".workbench-hash.json"
+        try:
+            saved = json.loads(memo.read_text())
+            if saved.get("stamp") == json.loads(json.dumps(stamp)):
+                self._hash = saved["hash"]
+                return self._hash  # type: ignore[return-value]
+        except (OSError, ValueError, KeyError):
+            pass
+        h = hashlib.sha256()
+        for p in files:
+            h.update(p.name.encode() + b"\0")
+            with p.open("rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    h.update(chunk)
+        self._hash = h.hexdigest()[:12]
+        try:
+            memo.write_text(json.dumps({"stamp": stamp, "hash": self._hash}))
+        except OSError:
+            pass
+        return self._hash
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}@{self.content_hash()}"
+
+
+def _read_vocab(path: Path) -> tuple[set[str], set[str]]:
+    def read(name: str) -> list[str] | None:
+        if (path / f"{name}.json").exists():
+            return json.loads((path / f"{name}.json").read_text(encoding="utf-8"))
+        if (path / f"{name}.txt").exists():
+            return (path / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+        return None
+
+    shared = read("shared_vocabulary")
+    if shared is not None:
+        return set(shared), set(shared)
+    src, tgt = read("source_vocabulary"), read("target_vocabulary")
+    if src is None or tgt is None:
+        raise ModelError(f"no vocabulary files in {path}", fix="is it a CTranslate2 model directory?")
+    return set(src), set(tgt)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        return {}
+
+
+def _spm(path: Path, names: tuple[str, ...]) -> Path | None:
+    return next((path / n for n in names if (path / n).exists()), None)
+
+
+def open_model(path: str | Path, *, family: str | None = None, name: str | None = None) -> Model:
+    """Open a local CTranslate2 directory (tokenizer files alongside)."""
+    import sentencepiece as spm
+
+    path = Path(path)
+    if not (path / "model.bin").exists():
+        if (path / "config.json").exists():
+            raise ModelError(f"{path} is a Hugging Face model, not a CTranslate2 one",
+                             fix=f"convert it first: workbench models convert {path}")
+        raise ModelError(f"no model.bin in {path}", fix="pass a CTranslate2 model directory or a "
+                         "Hugging Face id converted with workbench models convert")
+    info = _json(path / MARKER)
+    hf = _json(path / "hf_config.json")
+    src_vocab, tgt_vocab = _read_vocab(path)
+    fam_name = family or info.get("family") or detect_family(
+        src_vocab | tgt_vocab, hf.get("model_type"),
+        _json(path / "tokenizer_config.json").get("tokenizer_class"), where=str(path))
+    if fam_name not in FAMILIES:
+        raise ModelError(f"unknown model family {fam_name!r}", fix=f"use one of {', '.join(FAMILIES)}")
+    src_file = _spm(path, ("source.spm", "sentencepiece.bpe.model", "spiece.model", "sentencepiece.model"))
+    tgt_file = _spm(path, ("target.spm", "sentencepiece.bpe.model", "spiece.model", "sentencepiece.model"))
+    if src_file is None or tgt_file is None:
+        raise ModelError(f"no sentencepiece model next to {path / 'model.bin'}",
+                         fix="copy the tokenizer files (source.spm/target.spm, "
+                         "sentencepiece.bpe.model or spiece.model) into the model directory")
+    model_name = name or info.get("source") or path.name
+    fam = FAMILIES[fam_name](src_vocab | tgt_vocab, model_name)
+    limit = int(info.get("max_input_length") or hf.get("max_position_embeddings") or 1024)
+    return Model(path=path, name=model_name, family=fam, max_input_length=limit, info=info,
+                 _sp_src=spm.SentencePieceProcessor(model_file=str(src_file)),
+                 _sp_tgt=spm.SentencePieceProcessor(model_file=str(tgt_file)))
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._\-]+", "--", model_id.strip("/"))
+
+
+def load_model(ref: str | Path, *, family: str | None = None, home: Path | None = None) -> Model:
+    """A local CTranslate2 directory, or a Hugging Face id converted into the model cache
+    (or a CTranslate2 model already in the Hugging Face cache)."""
+    p = Path(ref)
+    if p.is_dir():
+        return open_model(p, family=family)
+    home = home or models_home()
+    found = sorted(home.glob(_slug(str(ref)) + "-ct2-*")) if home.is_dir() else []
+    found = [d for d in found if (d / "model.bin").exists()]
+    if found:
+        return open_model(found[0], family=family, name=str(ref))
+    try:
+        from huggingface_hub import snapshot_download
+
+        local = Path(snapshot_download(str(ref), local_files_only=True))
+        if (local / "model.bin").exists():
+            return open_model(local, family=family, name=str(ref))
+    except Exception:  # noqa: BLE001 - not in the HF cache, or no huggingface_hub
+        pass
+    raise ModelError(f"model {ref!r} is neither a directory nor a converted model in {home}",
+                     fix=f"convert it once: workbench models convert {ref} --quantization int8")
+
+
+# -- conversion and the cache ----------------------------------------------------------------------
+def download(model_id: str, revision: str | None = None) -> Path:
+    """Fetch a Hugging Face model into the HF cache (the only network step; honours
+    ``HF_HUB_OFFLINE``) and return its local directory."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ModelError("huggingface_hub is not installed",
+                         fix="pip install 'workbench[convert]'") from None
+    patterns = ["*.json", "*.model", "*.spm", "*.safetensors", "*.txt"]
+    try:
+        local = Path(snapshot_download(model_id, revision=revision, allow_patterns=patterns))
+        if not any(local.glob("*.safetensors")):
+            local = Path(snapshot_download(model_id, revision=revision,
+                                           allow_patterns=patterns + ["pytorch_model*.bin"]))
+    except Exception as exc:  # noqa: BLE001 - network, auth, offline mode, bad id
+        raise ModelError(f"cannot download {model_id!r}: {type(exc).__name__}: {exc}",
+                         fix="check the id and the network (unset HF_HUB_OFFLINE), or pass a "
+                         "local Hugging Face directory") from None
+    return local
+
+
+def convert(source: str | Path, *, quantization: str = "int8", home: Path | None = None,
+            force: bool = False, revision: str | None = None) -> Path:
+    """Convert a Hugging Face model (local directory or id) to CTranslate2 in the model cache.
+
+    Returns the converted directory ``$WORKBENCH_HOME/<id>-ct2-<quantization>``; an existing
+    conversion is returned as is unless ``force``.
+    """
+    home = home or models_home()
+    p = Path(source)
+    is_dir = p.is_dir()
+    model_id = p.resolve().name if is_dir else str(source)
+    out = home / f"{_slug(model_id)}-ct2-{quantization}"
+    if (out / "model.bin").exists() and not force:
+        return out
+    src = p if is_dir else download(str(source), revision)
+    if not (src / "config.json").exists():
+        raise ModelError(f"no config.json in {src}", fix="pass a Hugging Face model directory or id")
+    try:
+        import ctranslate2.converters as conv
+    except ImportError as exc:
+        raise ModelError(f"conversion needs transformers and torch ({exc})",
+                         fix="pip install 'workbench[convert]'") from None
+    hf = _json(src / "config.json")
+    tok_cfg = _json(src / "tokenizer_config.json")
+    copy = [f for f in TOKENIZER_FILES if (src / f).exists()]
+    tmp = home / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        conv.TransformersConverter(str(src), copy_files=copy).convert(
+            str(tmp), quantization=quantization, force=True)
+        shutil.copy(src / "config.json", tmp / "hf_config.json")
+        vocab = set().union(*_read_vocab(tmp))
+        fam = detect_family(vocab, hf.get("model_type"), tok_cfg.get("tokenizer_class"), where=str(src))
+        limit = hf.get("max_position_embeddings") or hf.get("n_positions") or (
+            512 if hf.get("model_type") in ("t5", "mt5") else 1024)
+        (tmp / MARKER).write_text(json.dumps({
+            "source": model_id, "family": fam, "quantization": quantization,
+            "model_type": hf.get("model_type"), "max_input_length": int(limit),
+            "revision": revision}, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - converter errors are many and untyped
+        raise ModelError(f"converting {source} failed: {type(exc).__name__}: {exc}",
+                         fix="is it a supported seq2seq model (Marian, M2M-100/NLLB, T5/MADLAD)?") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One converted model in the cache."""
+
+    name: str
+    path: Path
+    source: str
+    family: str
+    quantization: str
+    size_mb: float
+
+
+def list_models(home: Path | None = None) -> list[ModelInfo]:
+    """Converted models in ``$WORKBENCH_HOME``."""
+    home = home or models_home()
+    out = []
+    for d in sorted(home.iterdir()) if home.is_dir() else []:
+        if d.name.startswith(".") or not (d / "model.bin").exists():
+            continue
+        info = _json(d / MARKER)
+        size = sum(f.stat().st_size for f in d.iterdir() if f.is_file()) / 1e6
+        out.append(ModelInfo(d.name, d, info.get("source", "?"), info.get("family", "?"),
+                             info.get("quantization", "?"), round(size, 1)))
+    return out

@@ -1,0 +1,100 @@
+"""The translation cache: one row per (model, decoding parameters, languages, source text).
+
+A side table of the store (``translate_cache``, declared in :mod:`workbench.store.schema`),
+written in short transactions while a translation runs, so that a killed run resumes and a
+repeated run is served from it. Query it with
+``workbench sql "SELECT tgt_lang, count(*) FROM translate_cache GROUP BY ALL"``.
+:class:`TranslationCache` is the object the translate engine is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workbench.store.schema import CACHE_TABLE, has_table
+from workbench.store.store import Store
+
+__all__ = ["CACHE_TABLE", "TranslationCache", "insert", "key", "lookup", "write"]
+
+
+
+def key(model_key: str, params_key: str, src: str, tgt: str, text: str) -> str:
+    h = hashlib.sha256()
+    for p in (model_key, params_key, src, tgt, text):
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def lookup(store: Store, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Cached rows for ``keys`` (those present), by key."""
+    import pyarrow as pa
+
+    with store.connect() as con:
+        if not has_table(con, CACHE_TABLE):
+            return {}
+        con.register("wanted", pa.table({"key": list(set(keys))}))
+        tbl = con.sql(f"SELECT c.key, c.text, c.score, c.avg_logprob, c.n_tokens, c.token_logprobs, "
+                      f"c.split::VARCHAR AS split FROM {CACHE_TABLE} c JOIN wanted w USING (key)"
+                      ).to_arrow_table()
+    return {r["key"]: r for r in tbl.to_pylist()}
+
+
+def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str, src_lang: str,
+           tgt_lang: str) -> None:
+    """Insert rows (``key, src_text, text, score, avg_logprob, n_tokens, token_logprobs,
+    split``) on a write connection; existing keys are kept."""
+    import pyarrow as pa
+
+    n = len(rows)
+    tbl = pa.table({
+        "key": [r["key"] for r in rows], "model": [model] * n, "params": [params] * n,
+        "src_lang": [src_lang] * n, "tgt_lang": [tgt_lang] * n,
+        "src_text": [r["src_text"] for r in rows], "text": [r["text"] for r in rows],
+        "score": pa.array([r["score"] for r in rows], pa.float64()),
+        "avg_logprob": pa.array([r["avg_logprob"] for r in rows], pa.float64()),
+        "n_tokens": pa.array([r["n_tokens"] for r in rows], pa.int32()),
+        "token_logprobs": pa.array([r["token_logprobs"] for r in rows], pa.list_(pa.float64())),
+        "split": pa.array([r["split"] for r in rows], pa.string()),
+        "created_at": [datetime.now()] * n})
+    con.register("new_rows", tbl)
+    con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, model, params, src_lang, "
+                "tgt_lang, src_text, text, score, avg_logprob, n_tokens, token_logprobs, "
+                "split::JSON, created_at FROM new_rows")
+    con.unregister("new_rows")
+
+
+def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> None:
+    """:func:`insert` in one short write transaction of its own."""
+    with store.connect(read_only=False) as con:
+        insert(con, rows, **kw)
+
+
+@dataclass(frozen=True)
+class TranslationCache:
+    """The cache rows of one model, decoding parameters and language pair in ``store``.
+
+    ``model`` and ``params`` are the keys the rows are recorded under (the model signature with
+    family and compute type; the decoding parameters as JSON).
+    """
+
+    store: Store
+    model: str
+    params: str
+    src_lang: str
+    tgt_lang: str
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return lookup(self.store, keys)
+
+    def insert(self, con: Any, rows: Sequence[dict[str, Any]]) -> None:
+        insert(con, rows, model=self.model, params=self.params, src_lang=self.src_lang,
+               tgt_lang=self.tgt_lang)
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        write(self.store, rows, model=self.model, params=self.params, src_lang=self.src_lang,
+              tgt_lang=self.tgt_lang)

@@ -1,0 +1,320 @@
+"""The translate engine: CTranslate2 batches in, translations out, with the cache passed in.
+
+Texts already in the cache are not translated again; the rest are tokenised, cut into the batches
+CTranslate2 would make (longest first, ``max_batch_tokens`` source tokens each) and submitted
+asynchronously, most expensive batch first, the last chunk ending in small batches so parallel
+workers finish together (:mod:`workbench.translate.batching`). Inputs longer than the model's
+limit are split at sentence boundaries (then clauses, words) and the parts' translations
+rejoined; ``meta["mt_split"]`` records the source and target character ranges of every part.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from workbench.core.errors import InputError
+from workbench.core.records import Example, tokenize
+from workbench.mt.device import engine_error
+from workbench.mt.languages import short_code
+from workbench.mt.models import Model
+from workbench.translate.batching import plan_batches
+from workbench.translate.cache import TranslationCache
+from workbench.translate.cache import key as cache_key
+from workbench.translate.options import Progress, TranslateOptions
+from workbench.translate.segment import split_ranges
+
+__all__ = ["Engine", "load_translator", "PROGRESS_INTERVAL"]
+
+#: seconds between progress reports (chunk ends are always reported)
+PROGRESS_INTERVAL = 0.2
+_NO_SPACE_LANGS = {"zh", "ja", "th", "my", "km", "lo", "zho_Hans", "zho_Hant", "jpn_Jpan", "tha_Thai"}
+
+
+def load_translator(model: Model, device: str, compute_type: str, device_index: list[int],
+                    inter: int, intra: int) -> Any:
+    """The CTranslate2 ``Translator`` of ``model`` (batches queued without limit: the engine
+    plans them)."""
+    import ctranslate2
+
+    return ctranslate2.Translator(str(model.path), device=device, device_index=device_index,
+                                  compute_type=compute_type, inter_threads=inter,
+                                  intra_threads=intra, max_queued_batches=-1)
+
+
+@dataclass
+class _Unit:
+    """One distinct source text to translate (maybe in several parts)."""
+
+    key: str
+    text: str
+    ranges: list[tuple[int, int]]
+    results: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    examples: list[Example]
+    keys: list[str]
+    cached: dict[str, dict[str, Any]]
+    units: list[_Unit]
+    parts: list[tuple[_Unit, int]]
+    futures: list[Any]
+    sources: list[list[str]]
+    per_key: dict[str, int]
+    ready: int
+
+
+class Engine:
+    """Translates examples into one target language with a loaded CTranslate2 translator.
+
+    It knows no store: ``cache`` (a :class:`~workbench.translate.cache.TranslationCache`, or
+    ``None`` where the driver owns the cache, as for a Ray worker) serves texts translated
+    before and takes new translations, written every ``flush_every`` sentences or
+    ``flush_seconds``. :meth:`run` pipelines chunks of examples (the next chunk is queued while
+    one computes); :meth:`translate` does one chunk.
+    """
+
+    def __init__(self, *, model: Model, translator: Any, options: TranslateOptions, src_lang: str,
+                 tgt_lang: str, model_key: str, device: str, workers: int = 1,
+                 cache: TranslationCache | None = None,
+                 progress: Callable[[Progress], None] | None = None, total: int = 0):
+        self.model, self.tr = model, translator
+        self.o, self.src_lang, self.tgt_lang = options, src_lang, tgt_lang
+        fam = model.family
+        self.src_tok = fam.token(src_lang, "source")
+        self.tgt_tok = fam.token(tgt_lang, "target")
+        self.prefix = fam.prefix(self.tgt_tok)
+        self.model_key = model_key
+        self.params_key = options.decoding_key()
+        self.cache = cache
+        self._src_code = short_code(src_lang) or src_lang
+        self._tgt_code = short_code(tgt_lang) or tgt_lang
+        self.batch_tokens = options.max_batch_tokens or (1024 if device == "cpu" else 8192)
+        self.limit = model.max_input_length
+        self.joiner = "" if tgt_lang in _NO_SPACE_LANGS else " "
+        self.inflight: dict[str, _Unit] = {}
+        self.pending_rows: list[dict[str, Any]] = []
+        self.pending_index: dict[str, dict[str, Any]] = {}
+        self.stats = Progress(tgt_lang, total=total)
+        self.t0 = time.monotonic()
+        self.last_report = 0.0
+        self.last_flush = time.monotonic()
+        self.progress = progress
+        self.device = device
+        self.workers = workers
+
+    def key(self, text: str) -> str:
+        """The cache key of a source text under this model, decoding and language pair."""
+        return cache_key(self.model_key, self.params_key, self._src_code, self._tgt_code, text)
+
+    # -- cache ---------------------------------------------------------------------------------
+    def _lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return self.cache.lookup(keys) if self.cache is not None else {}
+
+    def flush(self, con: Any = None) -> None:
+        """Write pending rows to the cache: in a short transaction of its own, or on ``con``
+        (the version's transaction, for the last rows). Without a cache they are dropped."""
+        if self.pending_rows:
+            if self.cache is not None and con is None:
+                self.cache.write(self.pending_rows)
+            elif self.cache is not None:
+                self.cache.insert(con, self.pending_rows)
+            for r in self.pending_rows:
+                self.inflight.pop(r["key"], None)
+            self.pending_rows = []
+            self.pending_index = {}
+        self.last_flush = time.monotonic()
+
+    def commit(self, con: Any, version_id: int) -> None:
+        """``on_commit`` of the version: the last cache rows go in the version's transaction."""
+        self.flush(con)
+
+    # -- pipeline ------------------------------------------------------------------------------
+    def prepare(self, examples: list[Example], final: bool = True) -> _Chunk:
+        """Look ``examples`` up in the cache and queue the rest on CTranslate2 (asynchronously).
+        ``final``: no chunk will be queued behind this one (see :func:`plan_batches`)."""
+        keys = [self.key(ex.text) for ex in examples]
+        cached = self._lookup(keys)
+        per_key: dict[str, int] = {}
+        for key in keys:
+            per_key[key] = per_key.get(key, 0) + 1
+        units: list[_Unit] = []
+        parts: list[tuple[_Unit, int]] = []
+        sources: list[list[str]] = []
+        fam, budget = self.model.family, self.limit - self.model.family.special_tokens
+        seen: set[str] = set()
+        for ex, key in zip(examples, keys, strict=True):
+            if key in cached or key in self.inflight or key in seen:
+                continue
+            seen.add(key)
+            pieces = self.model.encode(ex.text)
+            if len(pieces) <= budget:
+                unit = _Unit(key, ex.text, [(0, len(ex.text))])
+                encoded = [pieces]
+            elif not self.o.split_long:
+                raise InputError(
+                    f"source text has {len(pieces)} tokens, more than the model limit "
+                    f"({self.limit} with special tokens)", where=f"example {ex.id}",
+                    fix="allow splitting at sentence boundaries (drop --no-split) or shorten it")
+            else:
+                ranges = split_ranges(ex.text, lambda s: len(self.model.encode(s)) <= budget)
+                ranges = [(a, b) for a, b in ranges if ex.text[a:b].strip()]
+                unit = _Unit(key, ex.text, ranges)
+                encoded = [self.model.encode(ex.text[a:b]) for a, b in ranges]
+            unit.results = [None] * len(encoded)
+            units.append(unit)
+            self.inflight[key] = unit
+            for i, pcs in enumerate(encoded):
+                parts.append((unit, i))
+                sources.append(fam.source(pcs, self.src_tok, self.tgt_tok))
+        o = self.o
+        plan = plan_batches([len(s) for s in sources], max_tokens=self.batch_tokens,
+                            beam_size=o.beam_size, min_out=o.min_decoding_length,
+                            max_out=o.max_decoding_length, workers=self.workers, final=final)
+        order = [i for b in plan for i in b]
+        parts = [parts[i] for i in order]
+        sources = [sources[i] for i in order]
+        futures: list[Any] = []
+        lo = 0
+        for b in plan:  # one call per planned batch: CTranslate2 keeps our batches and their order
+            batch = sources[lo:lo + len(b)]
+            lo += len(b)
+            futures.extend(self.tr.translate_batch(
+                batch, [self.prefix] * len(batch) if self.prefix else None,
+                max_batch_size=0, asynchronous=True,
+                beam_size=o.beam_size, length_penalty=o.length_penalty,
+                repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
+                max_decoding_length=o.max_decoding_length, min_decoding_length=o.min_decoding_length,
+                max_input_length=0, return_scores=True))
+        ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
+        return _Chunk(examples, keys, cached, units, parts, futures, sources, per_key, ready)
+
+    def _unit_row(self, unit: _Unit) -> dict[str, Any]:
+        texts, scores, n_tok, lps = [], 0.0, 0, []
+        for text, score, n, tlp in unit.results:
+            texts.append(text)
+            scores += score
+            n_tok += n
+            if tlp is not None:
+                lps.extend(tlp)
+        split = None
+        if len(unit.ranges) > 1:
+            tgt, pos = [], 0
+            for t in texts:
+                tgt.append([pos, pos + len(t)])
+                pos += len(t) + len(self.joiner)
+            split = json.dumps({"source": [list(r) for r in unit.ranges], "target": tgt})
+        return {"key": unit.key, "src_text": unit.text, "text": self.joiner.join(texts),
+                "score": round(scores, 6), "avg_logprob": round(scores / max(n_tok, 1), 6),
+                "n_tokens": n_tok, "token_logprobs": lps if self.o.token_logprobs else None,
+                "split": split}
+
+    def finish(self, chunk: _Chunk) -> list[Example]:
+        o, k = self.o, len(self.prefix or [])
+        done_units: dict[str, dict[str, Any]] = {}
+        remaining = {id(u): len(u.results) for u in chunk.units}
+        since_flush = 0
+        base_done = self.stats.done
+        self.stats.done = base_done + chunk.ready
+        for (unit, i), fut, src in zip(chunk.parts, chunk.futures, chunk.sources, strict=True):
+            try:
+                res = fut.result()
+            except RuntimeError as exc:
+                err = engine_error(exc, self.device)
+                if err is exc:
+                    raise
+                raise err from exc
+            hyp = res.hypotheses[0]
+            finished = len(hyp) < o.max_decoding_length
+            norm_len = len(hyp) + (1 if finished else 0)
+            n = max(norm_len - k, 1)
+            score = res.scores[0] * (norm_len ** o.length_penalty if o.length_penalty else 1.0)
+            tlp = None
+            if o.token_logprobs:
+                sc = self.tr.score_batch([src], [hyp], max_input_length=0)[0]
+                # scoring appends </s>: keep its log-prob only when the model generated it
+                tlp = [round(x, 5) for x in sc.log_probs[k:len(sc.log_probs) - (0 if finished else 1)]]
+                score, n = float(sum(tlp)), len(tlp)
+            out = hyp[k:] if self.prefix and hyp[:k] == self.prefix else hyp
+            unit.results[i] = (self.model.decode(out), score, n, tlp)
+            self.stats.tgt_tokens += len(out)
+            self.stats.src_tokens += len(src)
+            remaining[id(unit)] -= 1
+            if remaining[id(unit)] == 0:
+                new = self._unit_row(unit)
+                done_units[unit.key] = new
+                self.pending_rows.append(new)
+                self.pending_index[unit.key] = new
+                self.stats.translated += 1
+                self.stats.split += len(unit.ranges) > 1
+                self.stats.done += chunk.per_key[unit.key]
+                since_flush += 1
+                if since_flush >= o.flush_every or time.monotonic() - self.last_flush >= o.flush_seconds:
+                    self.flush()
+                    since_flush = 0
+                self.report()
+        out = []
+        for ex, key in zip(chunk.examples, chunk.keys, strict=True):
+            row: dict[str, Any] | None = (done_units.get(key) or chunk.cached.get(key)
+                                          or self.pending_index.get(key))
+            if row is None:  # a duplicate text translated by an earlier chunk, already written
+                row = self._lookup([key]).get(key)
+            if row is None:
+                raise RuntimeError(f"no translation for example {ex.id}")  # a bug, not input
+            if key not in done_units:
+                self.stats.cached += 1
+            out.append(self.example(ex, row))
+        self.stats.done = base_done + len(chunk.examples)
+        self.report(force=True)
+        return out
+
+    def example(self, src: Example, row: dict[str, Any]) -> Example:
+        """The translated example of ``src`` from its cache row."""
+        meta: dict[str, Any] = {"src_text": src.text, "src_lang": self.src_lang,
+                                "mt_score": row["score"], "mt_avg_logprob": row["avg_logprob"]}
+        if row.get("token_logprobs") is not None:
+            meta["mt_token_logprobs"] = list(row["token_logprobs"])
+        if row.get("split"):
+            meta["mt_split"] = json.loads(row["split"]) if isinstance(row["split"], str) else row["split"]
+        text = row["text"]
+        return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.tgt_lang,
+                       split=src.split, meta=meta)
+
+    def report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not force and now - self.last_report < PROGRESS_INTERVAL):
+            return
+        self.last_report = now
+        self.stats.elapsed = now - self.t0
+        self.progress(Progress(**asdict(self.stats)))
+
+    def translate(self, examples: list[Example]) -> list[Example]:
+        """Translate one chunk of examples now (a shard of a Ray worker)."""
+        out = self.finish(self.prepare(examples))
+        self.flush()
+        return out
+
+    def run(self, chunks: Iterable[list[Example]], total: int) -> Iterator[list[Example]]:
+        """Translated chunks, in order; the next chunk is queued while this one finishes.
+        ``total``: the number of examples in all chunks (the last one ends in small batches)."""
+        pending: deque[_Chunk] = deque()
+        try:
+            read = 0
+            for examples in chunks:
+                read += len(examples)
+                pending.append(self.prepare(examples, final=read >= total))
+                if len(pending) > 1:  # keep the next chunk queued while this one finishes
+                    yield self.finish(pending.popleft())
+            while pending:
+                yield self.finish(pending.popleft())
+        except BaseException:
+            try:  # keep what was translated (Ctrl-C, a failing write): a rerun resumes from it
+                self.flush()
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+            raise

@@ -1,0 +1,101 @@
+"""Options and progress reports of the translate stage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Progress", "TranslateOptions"]
+
+
+@dataclass
+class TranslateOptions:
+    """Options of the translate stage (decoding parameters go into the signature and cache key).
+
+    Attributes:
+        device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+        device_index: GPU ids; one model replica per GPU.
+        compute_type: ``auto`` (int8 on CPU, int8_float16 on GPU) or a CTranslate2 compute type.
+        beam_size: beam width (1 = greedy).
+        max_batch_tokens: tokens per batch (padding included); 0 = 1024 on CPU, 8192 on GPU.
+        max_decoding_length: most target tokens per sentence (or part of a split sentence).
+        min_decoding_length: fewest target tokens.
+        length_penalty: exponent of the length normalisation in beam search.
+        repetition_penalty: > 1 penalises repeated tokens.
+        no_repeat_ngram_size: forbid repeating n-grams of this size (0: off).
+        inter_threads: parallel batches; 0 = auto (CPU: one per core up to 4 cores, e.g. 2x1 on
+            2 cores, faster than 1x2 there: see ``bench/translate.py``; GPU: one per device).
+        intra_threads: threads per batch; 0 = auto.
+        split_long: split inputs over the model limit at sentence boundaries (else an error).
+        token_logprobs: also store per-token log-probs (costs one extra scoring pass per sentence).
+        read_chunk: source examples read, sorted and queued at a time (bounds memory).
+        flush_every: sentences between cache writes; with ``flush_seconds``, bounds what a
+            killed run loses (each write is a short transaction).
+        flush_seconds: most seconds between cache writes while sentences are pending.
+        name: output corpus name; default ``{source corpus}.{tgt}`` (``{tgt}`` is substituted).
+    """
+
+    device: str = "auto"
+    device_index: list[int] = field(default_factory=lambda: [0])
+    compute_type: str = "auto"
+    beam_size: int = 4
+    max_batch_tokens: int = 0
+    max_decoding_length: int = 256
+    min_decoding_length: int = 1
+    length_penalty: float = 1.0
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    inter_threads: int = 0
+    intra_threads: int = 0
+    split_long: bool = True
+    token_logprobs: bool = False
+    read_chunk: int = 2000
+    flush_every: int = 2000
+    flush_seconds: float = 10.0
+    name: str | None = None
+
+    def decoding(self) -> dict[str, Any]:
+        """The parameters that change the output (signature and cache key)."""
+        out: dict[str, Any] = {
+            "beam": self.beam_size, "maxlen": self.max_decoding_length,
+            "minlen": self.min_decoding_length, "lp": self.length_penalty,
+            "rp": self.repetition_penalty, "nrng": self.no_repeat_ngram_size}
+        if self.token_logprobs:
+            out["tlp"] = True
+        return out
+
+    def decoding_key(self) -> str:
+        """:meth:`decoding` as the translation cache records it."""
+        return json.dumps(self.decoding(), sort_keys=True)
+
+
+@dataclass
+class Progress:
+    """A progress report (passed to the ``progress`` callback; the CLI renders it)."""
+
+    tgt_lang: str
+    total: int
+    done: int = 0
+    cached: int = 0
+    translated: int = 0
+    split: int = 0
+    src_tokens: int = 0
+    tgt_tokens: int = 0
+    elapsed: float = 0.0
+    finished: bool = False
+    version: str | None = None
+
+    @property
+    def sentences_per_s(self) -> float:
+        return self.translated / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tgt_tokens / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.done == 0 or self.elapsed <= 0:
+            return None
+        return (self.total - self.done) * self.elapsed / self.done

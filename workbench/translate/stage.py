@@ -1,0 +1,130 @@
+"""The translate stage over CTranslate2: streaming, token batching, cache and resume.
+
+For each target language a new version ``{corpus}.{tgt}`` is written (stage ``translate``, parent
+the source version). Each example keeps its source ``id`` and ``split``; ``meta`` holds
+``src_text``, ``src_lang``, ``mt_score`` (sentence log-probability), ``mt_avg_logprob`` (per
+target token) and, with ``token_logprobs=True``, ``mt_token_logprobs``.
+
+How it runs:
+
+* The source version is streamed in chunks (``read_chunk`` examples), so memory stays bounded.
+* Texts already in the translation cache (table ``translate_cache``, keyed by model signature,
+  decoding parameters, languages and source text) are not translated again; the rest are
+  tokenised, cut into the batches CTranslate2 would make (longest first, ``max_batch_tokens``
+  source tokens each) and submitted asynchronously, most expensive batch first, the last chunk
+  ending in small batches so parallel workers finish together (:mod:`workbench.translate.batching`).
+  The next chunk is tokenised and queued while the current one computes.
+* Results go to the cache in short write transactions every ``flush_every`` sentences, so a
+  killed run restarts where it stopped; the version itself is written in one transaction at the
+  end (so a killed run leaves no partial version).
+* Inputs longer than the model's limit are split at sentence boundaries (then clauses, words)
+  and the parts' translations rejoined; ``meta["mt_split"]`` records the source and target
+  character ranges of every part. With ``split_long=False`` they are an :class:`InputError`.
+  Nothing is ever truncated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from workbench.core.errors import ConfigError
+from workbench.core.signature import Signature
+from workbench.mt.device import WorkerResources, parallel_workers, resolve_device
+from workbench.mt.models import Model, load_model
+from workbench.store.store import Store, Version
+from workbench.translate.cache import TranslationCache
+from workbench.translate.engine import Engine, load_translator
+from workbench.translate.options import Progress, TranslateOptions
+
+if TYPE_CHECKING:
+    from workbench.executors.options import ExecutorOptions
+
+__all__ = ["translate"]
+
+
+def translate(
+    ref: str | Version,
+    *,
+    model: str | Model,
+    src_lang: str,
+    tgt_langs: Sequence[str] | str,
+    store: Store | None = None,
+    options: TranslateOptions | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    executor: ExecutorOptions | None = None,
+) -> list[Version]:
+    """Translate a stored version into each target language; one new version per language.
+
+    ``model`` is a CTranslate2 directory, a converted Hugging Face id or a loaded
+    :class:`~workbench.mt.models.Model`. A version made with the same signature under the same
+    name is returned as is; otherwise translations come from the cache where present.
+    ``executor`` (:class:`~workbench.executors.run.ExecutorOptions`) with ``executor="ray"``
+    translates shards on Ray workers (the model directory must be readable at the same path
+    by every worker); the version is the same as this process would make. ``None`` or
+    ``"local"``: this process.
+    """
+    store = store or Store()
+    options = options or TranslateOptions()
+    tgts = [t.strip() for t in ([tgt_langs] if isinstance(tgt_langs, str) else tgt_langs) if t.strip()]
+    if not tgts:
+        raise ConfigError("no target language", fix="pass --tgt-lang de (or de,es,...)")
+    source = store.resolve(ref)
+    m = model if isinstance(model, Model) else load_model(model)
+    for t in tgts:  # check every code before any work
+        m.family.token(t, "target")
+    m.family.token(src_lang, "source")
+    sharded = executor is not None and executor.validate().executor != "local"
+    workers = (WorkerResources(executor.gpus_per_worker, executor.cpus_per_worker)
+               if sharded and executor is not None else None)
+    device, ct, inter, intra = resolve_device(options, workers=workers)
+    model_key = f"{m.signature}|{m.family.name}|{ct}"
+    translator = None
+    out = []
+    for tgt in tgts:
+        sig = (Signature("translate").add("parent", source.ref).add("model", m.signature)
+               .add("family", m.family.name).add("compute", ct).add("src", src_lang).add("tgt", tgt)
+               .add("split", options.split_long))
+        for key, value in options.decoding().items():
+            sig.add(key, value)
+        name = (options.name or f"{source.corpus}.{{tgt}}").replace("{tgt}", tgt)
+        if len(tgts) > 1 and options.name and "{tgt}" not in options.name:
+            name = f"{options.name}.{tgt}"
+        existing = store.find(sig.key())
+        if existing is not None and existing.corpus == name:
+            if progress:
+                progress(Progress(tgt, existing.n_examples, existing.n_examples,
+                                  cached=existing.n_examples, finished=True, version=existing.ref))
+            out.append(existing)
+            continue
+        params = {**{k: v for k, v in asdict(options).items() if k != "name"},
+                  "model": m.name, "model_path": str(m.path), "family": m.family.name,
+                  "device": device, "compute_type": ct, "inter_threads": inter,
+                  "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
+        if sharded:
+            from workbench.translate.sharded import translate_sharded
+
+            out.append(translate_sharded(
+                store=store, source=source, model=m, model_ref=str(m.path), src_lang=src_lang,
+                tgt_lang=tgt, options=options, model_key=model_key, device=device, signature=sig,
+                name=name, params=params, executor=executor, progress=progress))
+            continue
+        if translator is None:
+            translator = load_translator(m, device, ct, options.device_index, inter, intra)
+        engine = Engine(model=m, translator=translator, options=options, src_lang=src_lang,
+                        tgt_lang=tgt, model_key=model_key, device=device,
+                        workers=parallel_workers(device, inter, options.device_index),
+                        cache=TranslationCache(store, model_key, options.decoding_key(), src_lang, tgt),
+                        progress=progress, total=source.n_examples)
+        chunks = engine.run(store.iter_batches(source, options.read_chunk), source.n_examples)
+        v = store.write_version(chunks, corpus=name, stage="translate", signature=sig,
+                                parents=[source], params=params, lang=tgt,
+                                batch_size=options.read_chunk, on_commit=engine.commit)
+        if progress:
+            final = Progress(**asdict(engine.stats))
+            final.elapsed, final.finished, final.version = time.monotonic() - engine.t0, True, v.ref
+            progress(final)
+        out.append(v)
+    return out

@@ -2,6 +2,7 @@
 set shell := ["bash", "-uc"]
 
 python := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python" }
+lint_imports := if path_exists(".venv/bin/lint-imports") == "true" { ".venv/bin/lint-imports" } else { "lint-imports" }
 
 # run the tests, then the linter
 default: test lint
@@ -10,9 +11,10 @@ default: test lint
 test *ARGS:
     {{python}} -m pytest -q {{ARGS}}
 
-# ruff lint
+# ruff, then the architecture: import-linter contracts in pyproject.toml (layers, projectors apart)
 lint:
     {{python}} -m ruff check workbench projectors tests bench
+    {{lint_imports}}
 
 # type check
 typecheck:

@@ -32,7 +32,7 @@ def build_random_base(out: Path, vocab: int = 32000, seed: int = 0) -> list[str]
     """Random transformer-base model + sentencepiece models; returns the word list."""
     from ctranslate2.specs import transformer_spec
 
-    from tests.mt_fixtures import build_spm
+    from tests.fixtures.mt import build_spm
 
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(vocab - 3 - 10 - 1)]
@@ -148,7 +148,7 @@ def main() -> None:
         print(f"  wall time on {k} sentences: search {t_bb:.2f}s, brute force {t_bf:.2f}s "
               f"(ratio {t_bb / t_bf:.2f})")
 
-        from tests.mt_fixtures import build_known_answer_model, translate_words
+        from tests.fixtures.mt import build_known_answer_model, translate_words
 
         ka_dir = Path(tmp) / "ka"
         build_known_answer_model(ka_dir)

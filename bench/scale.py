@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ray_fixtures import random_transformer  # noqa: E402
+from tests.fixtures.ray import random_transformer  # noqa: E402
 from workbench.core.records import Example  # noqa: E402
 from workbench.executors import ExecutorOptions, run_sharded  # noqa: E402
 from workbench.executors.ct2_worker import CT2GreedyWorker  # noqa: E402

@@ -303,7 +303,7 @@ def main() -> None:
     ua, ub = (statistics.median(r / c for r, c in zip(rates[k], cpu_rates[k], strict=True)) / cores()
               for k in "ab")
     print(f"core use (CPU-seconds / wall / cores): a {ua:.1%}, b {ub:.1%} -- the stage orders its "
-          "batches so that both workers stay busy to the end (workbench/batching.py)")
+          "batches so that both workers stay busy to the end (workbench/translate/batching.py)")
 
     if not args.skip_hf:
         dt, tok = run_hf(hf_dir, model, texts[:args.n_hf], L)

@@ -80,13 +80,13 @@ class Scorer(Protocol):
         ...
 
 
-# Same token pattern as ``workbench.records.tokenize`` (kept in sync by tests/test_mt_markers.py).
+# Same token pattern as ``workbench.core.records.tokenize`` (kept in sync by tests/projectors/test_markers.py).
 _TOKEN_RE = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 
 
 def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, int]]:
     """Character offsets of word and punctuation tokens, split at every offset in ``cuts``
-    (identical to ``workbench.records.tokenize``)."""
+    (identical to ``workbench.core.records.tokenize``)."""
     out: list[tuple[int, int]] = []
     for m in _TOKEN_RE.finditer(text):
         s, e = m.span()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import pipeline_stages
+from tests.fixtures import pipeline_stages
 from workbench.core.errors import ConfigError
 from workbench.pipeline import STAGES, StageHook, _attach_sig, load_pipeline, run_pipeline
 from workbench.store.store import Store

@@ -27,6 +27,7 @@ from workbench.core.records import Example
 from workbench.core.signature import Signature, content_hash
 from workbench.project.apply import ProjectReport, apply_projection, projections
 from workbench.project.build import DEFAULT_PROJECTOR, MT_PROJECTORS, make_projector, mt_defaults
+from workbench.project.sharded import project_sharded
 from workbench.store.lineage import parent
 from workbench.store.store import Store, Version
 
@@ -97,8 +98,6 @@ def project(
             return done
     params = {"projector": proj.name, "options": options or {}, "source": src_v.ref}
     if executor is not None and executor.validate().executor != "local":
-        from workbench.project.sharded import project_sharded
-
         out = project_sharded(store=store, version=v, source=src_v, projector=projector,
                               options=options, extra=extra, signature=sig, params=params,
                               executor=executor, report=report)

@@ -1,8 +1,8 @@
 """The store's DuckDB instance: store files are attached to one in-memory instance per process
 for the duration of an operation, then detached (which releases the file lock).
 
-Starting a DuckDB instance costs ~30 ms (its built-in catalog), attaching a file to a running
-one a few ms, and a stage makes many short store operations (reads, cache writes, the commit);
+Starting a DuckDB instance costs much more than attaching a file to a running one (it builds
+its catalog), and a stage makes many short store operations (reads, cache writes, the commit);
 ``bench/store_ops.py`` measures both.
 """
 
@@ -38,8 +38,8 @@ class _Attachment:
 class _Engine:
     """This process's in-memory DuckDB instance, to which store files are attached per operation.
 
-    Starting a DuckDB instance costs ~30 ms (its built-in catalog); attaching a file to a running
-    one costs a few ms (``bench/store_ops.py``). The file lock is held only while the file is attached. A DuckDB instance
+    Attaching a file to a running instance is far cheaper than starting one
+    (``bench/store_ops.py`` measures both). The file lock is held only while the file is attached. A DuckDB instance
     does not survive ``fork`` (its threads stay behind): an idle instance is closed before
     ``os.fork`` and the child starts its own.
     """

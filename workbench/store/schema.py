@@ -127,7 +127,7 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Run the schema statements (:data:`DDL`, :data:`VIEWS`) unless the file already has
-    exactly these: their hash is kept in ``store_meta`` so a write skips ~20 statements."""
+    exactly these: their hash is kept in ``store_meta`` so a write skips them all."""
     stmts = [*DDL, *VIEWS.values()]
     digest = hashlib.sha256("\0".join(stmts).encode()).hexdigest()[:16]
     try:

@@ -122,8 +122,8 @@ class Store:
         """A connection held for one operation; retries while another process holds the lock.
 
         The file is attached to this process's DuckDB instance for the operation and detached
-        after it (which releases the file lock), so an operation costs a few milliseconds rather
-        than the ~30 ms of starting a DuckDB instance. Operations that overlap in this process
+        after it (which releases the file lock), so an operation does not pay for starting a
+        DuckDB instance (``bench/store_ops.py``). Operations that overlap in this process
         (a read inside ``on_commit``, another thread) share the attachment, each on its own
         cursor; a read-write attachment serves reads too.
         """

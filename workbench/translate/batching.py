@@ -4,8 +4,7 @@ CTranslate2 cuts a list of inputs into batches itself (longest first, at most
 ``max_batch_size`` source tokens each) and hands them to its workers in that order. With several
 workers (``inter_threads`` on a CPU, several GPUs) the run ends when the last batch ends, and
 while it runs the other workers idle (``bench/translate.py`` prints the core use of the stage
-and of CTranslate2's own order; on 2 cores with 320 sentences the last batch of CTranslate2's
-order ran alone for about 2 s of a 24 s run).
+and of CTranslate2's own order).
 
 :func:`plan_batches` makes the same batches as CTranslate2 (same sort, same token budget), then
 

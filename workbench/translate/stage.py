@@ -38,6 +38,7 @@ from workbench.store.store import Store, Version
 from workbench.translate.cache import TranslationCache
 from workbench.translate.engine import Engine, load_translator
 from workbench.translate.options import Progress, TranslateOptions
+from workbench.translate.sharded import translate_sharded
 
 if TYPE_CHECKING:
     from workbench.executors.options import ExecutorOptions
@@ -104,8 +105,6 @@ def translate(
                   "device": device, "compute_type": ct, "inter_threads": inter,
                   "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}
         if sharded:
-            from workbench.translate.sharded import translate_sharded
-
             out.append(translate_sharded(
                 store=store, source=source, model=m, model_ref=str(m.path), src_lang=src_lang,
                 tgt_lang=tgt, options=options, model_key=model_key, device=device, signature=sig,

@@ -1,0 +1,83 @@
+"""SimAlign-style alignment with a tiny randomly initialised BERT built offline in a local directory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from projectors.base import Pair  # noqa: E402
+from projectors.simalign import SimAligner, argmax_links, itermax, match_links  # noqa: E402
+from tests.fixtures.simalign import build_tiny_bert  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def test_identity_pairs_align_diagonally(tiny_bert):
+    sents = [["Anna", "visited", "Paris", "today", "."], ["the", "European", "Parliament", "met", "in", "Berlin"]]
+    for method in ("itermax", "argmax", "match"):
+        al = SimAligner(model=tiny_bert, method=method, layer=8, batch_size=2, device="cpu")
+        links = al.align(sents, sents)
+        for s, lk in zip(sents, links, strict=True):
+            assert {(i, i) for i in range(len(s))} <= set(lk), (method, lk)
+            assert all(0.5 <= v <= 1.0 for v in lk.values())
+
+
+def test_batched_equals_unbatched_and_subwords_map_safely(tiny_bert):
+    src = [["Anna", "visited", "Berlin"], ["Merkelisation", "visited", "東京", "today"], ["x"] * 40, []]
+    tgt = [["Anna", "besuchte", "Berlin", "heute"], ["Merkel", "besuchte", "東京"], ["the"] * 3, ["das"]]
+    one = SimAligner(model=tiny_bert, batch_size=1, device="cpu", max_length=16).align(src, tgt)
+    many = SimAligner(model=tiny_bert, batch_size=8, device="cpu", max_length=16).align(src, tgt)
+    assert [set(a) for a in one] == [set(b) for b in many]
+    for s, t, lk in zip(src, tgt, many, strict=True):
+        assert all(0 <= i < len(s) and 0 <= j < len(t) for i, j in lk)  # never out of range
+    assert many[3] == {}  # empty source sentence
+    # words cut off by max_length get no links, and nothing breaks
+    assert all(i < 16 for i, _ in many[2])
+
+
+def test_simalign_projector_batched(tiny_bert):
+    import projectors
+
+    p = projectors.get("align.simalign.v1", model=tiny_bert, batch_size=3, device="cpu")
+    pairs = [Pair(["Anna", "visited", "Paris"], ["Anna", "visited", "Paris"], [(0, 1, "PER"), (2, 3, "LOC")])] * 4
+    pairs.append(Pair(["Anna", "visited", "Paris"], [], [(0, 1, "PER")]))
+    out = p.project(pairs)
+    assert [(s.token_start, s.token_end) for s in out[0].spans] == [(0, 1), (2, 3)]
+    assert out[4].spans[0].outcome == "dropped"
+    assert p.signature()["aligner"] == "simalign"
+
+
+def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network in tests
+    al = SimAligner(model=str(tmp_path / "no-such-model"))
+    with pytest.raises(OSError, match="cannot load the encoder"):
+        al.align([["a"]], [["b"]])
+    from workbench.core.errors import ModelError
+    from workbench.project import project_files
+
+    src = tmp_path / "s.conll"
+    src.write_text("Anna\tB-PER\n\n", encoding="utf-8")
+    tgt = tmp_path / "t.txt"
+    tgt.write_text("Anna\n", encoding="utf-8")
+    with pytest.raises(ModelError):
+        project_files(src, tgt, tmp_path / "o.conll", projector="align.simalign.v1",
+                      options={"model": "org/not-on-this-machine"})
+
+
+def test_link_extraction_methods():
+    sim = np.array([[0.9, 0.1, 0.0], [0.8, 0.7, 0.1], [0.0, 0.2, 0.6]])
+    assert set(zip(*np.nonzero(argmax_links(sim)), strict=True)) == {(0, 0), (2, 2)}
+    # itermax gives the unaligned row 1 its (discounted) best column in a second round
+    assert set(zip(*np.nonzero(itermax(sim)), strict=True)) == {(0, 0), (1, 0), (2, 2)}
+    m = match_links(sim)
+    assert m.sum() == 3 and set(zip(*np.nonzero(m), strict=True)) == {(0, 0), (1, 1), (2, 2)}
+    assert match_links(np.zeros((0, 3))).shape == (0, 3)

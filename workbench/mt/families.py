@@ -1,0 +1,240 @@
+"""Model families and their language tokens.
+
+A *family* knows how a model of that kind expects languages to be marked (NLLB-200: ``eng_Latn``
+source token and ``deu_Latn`` target prefix; M2M-100: ``__en__`` / ``__de__``; MADLAD-400 (T5):
+``<2de>`` before the source; OPUS-MT (Marian): ``>>deu<<`` before the source for multi-target
+models). Every code is checked against the model's vocabulary. Short ISO codes map to family codes
+through one table, :data:`workbench.mt.languages.LANGUAGES`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import ClassVar
+
+from workbench.core.errors import LanguageError, ModelError
+from workbench.mt.languages import LANGUAGES, short_code
+
+__all__ = ["FAMILIES", "Family", "detect_family", "register_family"]
+
+
+def _named(name: str):
+    """Class decorator: the versioned name of a family (``nllb.v1``)."""
+
+    def deco(cls: type[Family]) -> type[Family]:
+        cls.name = name
+        return cls
+
+    return deco
+
+
+class Family:
+    """How one kind of model marks languages.
+
+    Subclasses set ``token_re`` (what a language token of the vocabulary looks like) and
+    implement :meth:`native` (short code -> the family's token), and may override
+    :meth:`source` / :meth:`prefix`.
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    token_re: ClassVar[re.Pattern[str]]
+    model_types: ClassVar[tuple[str, ...]] = ()
+    tokenizer_classes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, vocab: set[str], model_name: str = "model"):
+        self.vocab = vocab
+        self.model_name = model_name
+        self.lang_tokens = sorted(t for t in vocab if self.token_re.match(t))
+
+    # -- detection ---------------------------------------------------------------------------
+    @classmethod
+    def score(cls, vocab: set[str], model_type: str | None, tokenizer_class: str | None) -> int:
+        """How well a model matches this family (0: not at all)."""
+        n = sum(1 for t in vocab if cls.token_re.match(t))
+        s = 0
+        if tokenizer_class and tokenizer_class.removesuffix("Fast") in cls.tokenizer_classes:
+            s += 100
+        if model_type and model_type in cls.model_types:
+            s += 10
+        if n >= 2:
+            s += 20 + min(n, 50)
+        return s
+
+    # -- language tokens ---------------------------------------------------------------------
+    def native(self, short: str) -> str:
+        raise NotImplementedError
+
+    def token(self, code: str, role: str = "target") -> str | None:
+        """The vocabulary token for ``code`` (short, ISO 639-3, FLORES or native form).
+
+        Raises :class:`LanguageError` with close matches when the code is unknown or the model
+        does not support it.
+        """
+        if code in self.lang_tokens:
+            return code
+        short = short_code(code)
+        if short is not None:
+            tok = self.native(short)
+            if tok in self.vocab:
+                return tok
+            why = f"the {self.label} model {self.model_name} does not support {code!r} " \
+                  f"(token {tok!r} is not in its vocabulary)"
+        else:
+            why = f"unknown {role} language code {code!r} for the {self.label} model {self.model_name}"
+        raise LanguageError(why, fix=self._suggest(code))
+
+    def _suggest(self, code: str) -> str:
+        supported = self.supported()
+        close = difflib.get_close_matches(code, supported + self.lang_tokens, n=5, cutoff=0.4)
+        head = f"close matches: {', '.join(close)}; " if close else ""
+        return head + f"the model supports {len(supported)} languages, e.g. " \
+                      f"{', '.join(supported[:12])} (short ISO codes or {self.label} codes)"
+
+    def supported(self) -> list[str]:
+        """Short codes whose token is in the vocabulary."""
+        return [s for s in LANGUAGES if self.native(s) in self.vocab]
+
+    # -- sequences ---------------------------------------------------------------------------
+    def source(self, pieces: list[str], src_tok: str | None, tgt_tok: str | None) -> list[str]:
+        """Source tokens as CTranslate2 receives them (``</s>`` appended)."""
+        return pieces + ["</s>"]
+
+    def prefix(self, tgt_tok: str | None) -> list[str] | None:
+        """Target prefix forced at the start of the output (stripped from the output)."""
+        return None
+
+    @property
+    def special_tokens(self) -> int:
+        """Tokens the family adds to the source (counted against the input limit)."""
+        return 2
+
+
+@_named("nllb.v1")
+class NLLB(Family):
+    """NLLB-200: FLORES-200 codes; source token first, target token as prefix."""
+
+    label = "NLLB-200"
+    token_re = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100", "nllb_moe")
+    tokenizer_classes = ("NllbTokenizer",)
+
+    def native(self, short: str) -> str:
+        return LANGUAGES[short][0]
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return [src_tok] + pieces + ["</s>"] if src_tok else pieces + ["</s>"]
+
+    def prefix(self, tgt_tok):
+        return [tgt_tok] if tgt_tok else None
+
+
+@_named("m2m100.v1")
+class M2M100(NLLB):
+    """M2M-100: ``__de__`` tokens; source token first, target token as prefix."""
+
+    label = "M2M-100"
+    token_re = re.compile(r"^__[a-z]{2,3}__$")
+    model_types: ClassVar[tuple[str, ...]] = ("m2m_100",)
+    tokenizer_classes = ("M2M100Tokenizer",)
+
+    def native(self, short: str) -> str:
+        return f"__{short}__"
+
+
+@_named("madlad.v1")
+class MADLAD(Family):
+    """MADLAD-400 (T5): ``<2de>`` before the source; the source language is not marked."""
+
+    label = "MADLAD-400"
+    token_re = re.compile(r"^<2[a-zA-Z_\-]{2,12}>$")
+    model_types = ("t5", "mt5")
+    tokenizer_classes = ("T5Tokenizer",)
+
+    def native(self, short: str) -> str:
+        return f"<2{short}>"
+
+    def token(self, code, role="target"):
+        if role == "source":  # not marked: any known code is fine
+            if short_code(code) is None and code not in self.lang_tokens:
+                raise LanguageError(f"unknown source language code {code!r}",
+                                    fix=self._suggest(code))
+            return None
+        return super().token(code, role)
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return [tgt_tok] + pieces + ["</s>"]
+
+
+_PAIR_RE = re.compile(r"opus-mt(?:-tc)?(?:-big|-base)?-([a-z]{2,3})-([a-z]{2,3})$")
+
+
+@_named("marian.v1")
+class Marian(Family):
+    """OPUS-MT (Marian): one model per pair; multi-target models take ``>>deu<<`` on the source."""
+
+    label = "OPUS-MT"
+    token_re = re.compile(r"^>>[a-z]{2,3}(_[A-Za-z]+)?<<$")
+    model_types = ("marian",)
+    tokenizer_classes = ("MarianTokenizer",)
+
+    def native(self, short: str) -> str:
+        iso3 = LANGUAGES[short][1]
+        return f">>{iso3}<<" if f">>{iso3}<<" in self.vocab or f">>{short}<<" not in self.vocab \
+            else f">>{short}<<"
+
+    @property
+    def multi_target(self) -> bool:
+        return bool(self.lang_tokens)
+
+    def token(self, code, role="target"):
+        if role == "source" or not self.multi_target:
+            # one pair per model: the code is checked to be a language code, and against the
+            # pair in the model name when it has one (opus-mt-en-de)
+            if short_code(code) is None and f">>{code}<<" not in self.lang_tokens:
+                raise LanguageError(f"unknown {role} language code {code!r}", fix=self._suggest(code))
+            pair = _PAIR_RE.search(self.model_name)
+            want = pair and pair.group(1 if role == "source" else 2)
+            if want and short_code(want) and short_code(code) not in (None, short_code(want)):
+                raise LanguageError(
+                    f"the OPUS-MT model {self.model_name} translates {pair.group(1)} -> "  # type: ignore[union-attr]
+                    f"{pair.group(2)}, not {role} language {code!r}",  # type: ignore[union-attr]
+                    fix=f"use --{'src' if role == 'source' else 'tgt'}-lang {want} or another model, "
+                        f"e.g. Helsinki-NLP/opus-mt-{pair.group(1)}-{code}")  # type: ignore[union-attr]
+            return None
+        return super().token(code.strip("<>") if code.startswith(">>") else code, role)
+
+    def supported(self):
+        return super().supported() if self.multi_target else list(LANGUAGES)
+
+    def source(self, pieces, src_tok, tgt_tok):
+        return ([tgt_tok] if tgt_tok else []) + pieces + ["</s>"]
+
+
+#: versioned name -> family: adding a family is one class and one entry here
+FAMILIES: dict[str, type[Family]] = {cls.name: cls for cls in (NLLB, M2M100, MADLAD, Marian)}
+
+
+def register_family(name: str):
+    """Class decorator: add a :class:`Family` (a plug-in's) to :data:`FAMILIES`."""
+
+    def deco(cls: type[Family]) -> type[Family]:
+        FAMILIES[name] = _named(name)(cls)
+        return cls
+
+    return deco
+
+
+def detect_family(vocab: set[str], model_type: str | None = None,
+                  tokenizer_class: str | None = None, where: str = "model") -> str:
+    """The registered family name that best matches a model."""
+    scores = {name: cls.score(vocab, model_type, tokenizer_class) for name, cls in FAMILIES.items()}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] <= 0:
+        raise ModelError(
+            f"cannot tell the model family of {where} (model type {model_type!r}, tokenizer "
+            f"{tokenizer_class!r}, no language tokens in the vocabulary)",
+            fix=f"pass family= one of {', '.join(FAMILIES)} or convert with workbench models convert",
+        )
+    return best

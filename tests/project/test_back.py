@@ -33,7 +33,8 @@ def de_en(tmp_path_factory):
     """The reverse known-answer model (German -> English) to make the English side by MT."""
     from workbench.mt.ct2 import CT2Model
 
-    d = build_known_answer_model(tmp_path_factory.mktemp("ka-de-en"), {v: k for k, v in DICT_EN_DE.items()})
+    d = build_known_answer_model(tmp_path_factory.mktemp("ka-de-en"), {v: k for k, v in DICT_EN_DE.items()},
+                                 pair=("de", "en"))
     return CT2Model(d, beam_size=2, max_decoding_length=200, intra_threads=1)
 
 

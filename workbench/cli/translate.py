@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -47,6 +48,10 @@ def translate_cmd(
     split: Annotated[bool, typer.Option("--split/--no-split", help="Split inputs over the model "
                      "limit at sentence boundaries (--no-split: fail on them).")] = True,
     token_logprobs: Annotated[bool, typer.Option(help="Store per-token log-probs (slower).")] = False,
+    family: Annotated[Optional[str], typer.Option(help="Model family when the model's files cannot "
+                      "tell: marian.v1, nllb.v1, m2m100.v1 or madlad.v1.")] = None,
+    pair: Annotated[Optional[str], typer.Option(help="Language pair of a single-pair model (OPUS-MT), "
+                    "e.g. en-de, when its files and name cannot tell.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     db: DbOpt = None,
     executor_options: Any = None,
@@ -69,7 +74,8 @@ def translate_cmd(
         max_decoding_length=max_decoding_length, min_decoding_length=min_decoding_length,
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
-        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, name=name)
+        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, name=name,
+        family=family, pair=pair)
     ex_opts = executor_options
     finals: list[Any] = []
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -103,6 +109,10 @@ def models_convert(
                             "float32.")] = "int8",
     force: Annotated[bool, typer.Option(help="Convert again even if cached.")] = False,
     revision: Annotated[Optional[str], typer.Option(help="Hub revision.")] = None,
+    family: Annotated[Optional[str], typer.Option(help="Model family when the model's files cannot "
+                      "tell: marian.v1, nllb.v1, m2m100.v1 or madlad.v1.")] = None,
+    pair: Annotated[Optional[str], typer.Option(help="Language pair of a single-pair model (OPUS-MT), "
+                    "e.g. en-de, when its files and name cannot tell.")] = None,
 ) -> None:
     """Download (the only network step) and convert a model to CTranslate2 in the model cache.
 
@@ -111,10 +121,14 @@ def models_convert(
     from workbench.mt.models import convert, open_model
 
     with err.status(f"converting {model} ..."):
-        out = convert(model, quantization=quantization, force=force, revision=revision)
-    m = open_model(out)
-    console.print(f"converted [bold]{model}[/] -> {out} ({m.family.label}, "
-                  f"{len(m.family.supported())} languages)", highlight=False)
+        out = convert(model, quantization=quantization, force=force, revision=revision, family=family,
+                      pair=pair)
+    m = open_model(out, family=family, pair=pair)
+    if out == Path(model):
+        console.print(f"{out} is a CTranslate2 model already ({m.family.summary()}): translate with "
+                      f"-m {out}", highlight=False, markup=False)
+        return
+    console.print(f"converted [bold]{model}[/] -> {out} ({m.family.summary()})", highlight=False)
 
 
 @models_app.command("list")

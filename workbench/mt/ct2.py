@@ -198,14 +198,15 @@ class CT2Model:
 
 
 def load_mt(model: Any, *, src_lang: str, tgt_lang: str, family: str | None = None,
-            **kwargs: Any) -> CT2Model:
+            pair: str | None = None, **kwargs: Any) -> CT2Model:
     """A :class:`CT2Model` for ``src_lang -> tgt_lang`` from a CTranslate2 directory, a converted
     model id (:func:`workbench.mt.models.load_model`) or a loaded ``Model``; ``family`` overrides
-    the family recorded in the directory (``workbench.json``) or detected from its vocabulary.
+    the family recorded in the directory (``workbench.json``) or detected from its files, ``pair``
+    (``en-de``) the language pair of a single-pair model.
     ``kwargs`` go to :class:`CT2Model` (device, compute_type, beam_size, ...)."""
     from workbench.mt.models import Model, load_model
 
-    m = model if isinstance(model, Model) else load_model(model, family=family)
+    m = model if isinstance(model, Model) else load_model(model, family=family, pair=pair)
     return CT2Model.from_model(m, src_lang=src_lang, tgt_lang=tgt_lang, **kwargs)
 
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 from workbench.core.errors import LanguageError, ModelError
 from workbench.mt.languages import LANGUAGES, short_code
 
-__all__ = ["FAMILIES", "Family", "detect_family", "register_family"]
+__all__ = ["FAMILIES", "Family", "detect_family", "pair_from_name", "parse_pair", "register_family"]
 
 
 def _named(name: str):
@@ -43,15 +43,22 @@ class Family:
     model_types: ClassVar[tuple[str, ...]] = ()
     tokenizer_classes: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, vocab: set[str], model_name: str = "model"):
+    #: files a converter leaves next to a model of this family (``--copy_files``): evidence
+    tokenizer_files: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, vocab: set[str], model_name: str = "model", pair: tuple[str, str] | None = None):
         self.vocab = vocab
         self.model_name = model_name
+        #: (source, target) of a model that translates one pair only, when known
+        self.pair = pair
         self.lang_tokens = sorted(t for t in vocab if self.token_re.match(t))
 
     # -- detection ---------------------------------------------------------------------------
     @classmethod
-    def score(cls, vocab: set[str], model_type: str | None, tokenizer_class: str | None) -> int:
-        """How well a model matches this family (0: not at all)."""
+    def score(cls, vocab: set[str], model_type: str | None, tokenizer_class: str | None,
+              files: frozenset[str] | set[str] = frozenset()) -> int:
+        """How well a model matches this family (0: not at all): its tokenizer class, model type,
+        language tokens in the vocabulary, and the tokenizer files beside it."""
         n = sum(1 for t in vocab if cls.token_re.match(t))
         s = 0
         if tokenizer_class and tokenizer_class.removesuffix("Fast") in cls.tokenizer_classes:
@@ -60,7 +67,13 @@ class Family:
             s += 10
         if n >= 2:
             s += 20 + min(n, 50)
+        if cls.tokenizer_files and cls.tokenizer_files <= set(files):
+            s += 15
         return s
+
+    def summary(self) -> str:
+        """What the model translates, in words (``NLLB-200, 202 languages``)."""
+        return f"{self.label}, {len(self.supported())} languages"
 
     # -- language tokens ---------------------------------------------------------------------
     def native(self, short: str) -> str:
@@ -151,6 +164,7 @@ class MADLAD(Family):
     token_re = re.compile(r"^<2[a-zA-Z_\-]{2,12}>$")
     model_types = ("t5", "mt5")
     tokenizer_classes = ("T5Tokenizer",)
+    tokenizer_files = frozenset({"spiece.model"})
 
     def native(self, short: str) -> str:
         return f"<2{short}>"
@@ -167,7 +181,23 @@ class MADLAD(Family):
         return [tgt_tok] + pieces + ["</s>"]
 
 
-_PAIR_RE = re.compile(r"opus-mt(?:-tc)?(?:-big|-base)?-([a-z]{2,3})-([a-z]{2,3})$")
+#: a language pair in a model or directory name: opus-mt-en-de, opus-mt-tc-big-en-fr, opus-en-de-ct2
+_PAIR_RE = re.compile(r"opus(?:-mt)?(?:-tc)?(?:-big|-base)?-([a-z]{2,3})-([a-z]{2,3})(?![a-zA-Z])")
+
+
+def pair_from_name(name: str) -> tuple[str, str] | None:
+    """``(source, target)`` named by an OPUS-MT model or directory name, if it names one."""
+    m = _PAIR_RE.search(name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def parse_pair(text: str, where: str = "--pair") -> tuple[str, str]:
+    """``en-de`` (or ``en:de``) as ``("en", "de")``; a :class:`LanguageError` otherwise."""
+    parts = re.split(r"[-:>]+", text.strip())
+    if len(parts) != 2 or not all(parts):
+        raise LanguageError(f"bad language pair {text!r}", where=where,
+                            fix="write SOURCE-TARGET, e.g. --pair en-de")
+    return parts[0], parts[1]
 
 
 @_named("marian.v1")
@@ -178,6 +208,7 @@ class Marian(Family):
     token_re = re.compile(r"^>>[a-z]{2,3}(_[A-Za-z]+)?<<$")
     model_types = ("marian",)
     tokenizer_classes = ("MarianTokenizer",)
+    tokenizer_files = frozenset({"source.spm", "target.spm"})  # a pair model has no language tokens
 
     def native(self, short: str) -> str:
         iso3 = LANGUAGES[short][1]
@@ -191,19 +222,33 @@ class Marian(Family):
     def token(self, code, role="target"):
         if role == "source" or not self.multi_target:
             # one pair per model: the code is checked to be a language code, and against the
-            # pair in the model name when it has one (opus-mt-en-de)
+            # pair the model's files or name give (opus-mt-en-de), or --pair
             if short_code(code) is None and f">>{code}<<" not in self.lang_tokens:
                 raise LanguageError(f"unknown {role} language code {code!r}", fix=self._suggest(code))
-            pair = _PAIR_RE.search(self.model_name)
-            want = pair and pair.group(1 if role == "source" else 2)
-            if want and short_code(want) and short_code(code) not in (None, short_code(want)):
+            if self.pair is None and not self.multi_target:
                 raise LanguageError(
-                    f"the OPUS-MT model {self.model_name} translates {pair.group(1)} -> "  # type: ignore[union-attr]
-                    f"{pair.group(2)}, not {role} language {code!r}",  # type: ignore[union-attr]
-                    fix=f"use --{'src' if role == 'source' else 'tgt'}-lang {want} or another model, "
-                        f"e.g. Helsinki-NLP/opus-mt-{pair.group(1)}-{code}")  # type: ignore[union-attr]
+                    f"the OPUS-MT model {self.model_name} translates one language pair, and neither its "
+                    "files nor its name say which", where=self.model_name,
+                    fix="pass the pair: --pair en-de (in a pipeline: pair = \"en-de\" in the translate "
+                        "table), or keep the model in a directory named after it (opus-mt-en-de)")
+            if self.pair is not None:
+                src, tgt = self.pair
+                want = src if role == "source" else tgt
+                if short_code(want) and short_code(code) not in (None, short_code(want)):
+                    raise LanguageError(
+                        f"the OPUS-MT model {self.model_name} translates {src} -> {tgt}, not {role} "
+                        f"language {code!r}",
+                        fix=f"use --{'src' if role == 'source' else 'tgt'}-lang {want} or another model, "
+                            f"e.g. Helsinki-NLP/opus-mt-{src if role == 'target' else code}-"
+                            f"{code if role == 'target' else tgt}")
             return None
         return super().token(code.strip("<>") if code.startswith(">>") else code, role)
+
+    def summary(self) -> str:
+        if self.multi_target:
+            return super().summary()
+        return f"{self.label}, {self.pair[0]} -> {self.pair[1]}" if self.pair else \
+            f"{self.label}, one language pair (not named by its files: pass --pair)"
 
     def supported(self):
         return super().supported() if self.multi_target else list(LANGUAGES)
@@ -227,14 +272,16 @@ def register_family(name: str):
 
 
 def detect_family(vocab: set[str], model_type: str | None = None,
-                  tokenizer_class: str | None = None, where: str = "model") -> str:
-    """The registered family name that best matches a model."""
-    scores = {name: cls.score(vocab, model_type, tokenizer_class) for name, cls in FAMILIES.items()}
+                  tokenizer_class: str | None = None, where: str = "model",
+                  files: frozenset[str] | set[str] = frozenset()) -> str:
+    """The registered family name that best matches a model (``files``: the names of the files
+    beside it, e.g. ``source.spm`` and ``target.spm`` of an OPUS-MT model)."""
+    scores = {name: cls.score(vocab, model_type, tokenizer_class, files) for name, cls in FAMILIES.items()}
     best = max(scores, key=lambda k: scores[k])
     if scores[best] <= 0:
         raise ModelError(
             f"cannot tell the model family of {where} (model type {model_type!r}, tokenizer "
             f"{tokenizer_class!r}, no language tokens in the vocabulary)",
-            fix=f"pass family= one of {', '.join(FAMILIES)} or convert with workbench models convert",
+            fix=f"pass --family (one of {', '.join(FAMILIES)}), or convert with workbench models convert",
         )
     return best

@@ -16,12 +16,13 @@ import json
 import os
 import re
 import shutil
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ModelError
-from workbench.mt.families import FAMILIES, Family, detect_family
+from workbench.mt.families import FAMILIES, Family, detect_family, pair_from_name, parse_pair
 
 __all__ = ["Model", "ModelInfo", "convert", "list_models", "load_model", "models_home", "open_model"]
 
@@ -131,8 +132,62 @@ def _spm(path: Path, names: tuple[str, ...]) -> Path | None:
     return next((path / n for n in names if (path / n).exists()), None)
 
 
-def open_model(path: str | Path, *, family: str | None = None, name: str | None = None) -> Model:
-    """Open a local CTranslate2 directory (tokenizer files alongside)."""
+def _position_table(path: Path) -> int | None:
+    """Rows of the model's position table (the most positions it can encode), read from the
+    variables' header in ``model.bin``; ``None`` when it has none (relative positions, T5) or
+    the file cannot be read that way."""
+    names: dict[str, list[int]] = {}
+    aliases: dict[str, str] = {}
+    try:
+        with (path / "model.bin").open("rb") as f:
+            def num(fmt: str) -> int:
+                return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+
+            def text() -> str:
+                return f.read(num("H"))[:-1].decode("utf-8")
+
+            num("I")  # binary version
+            text()  # spec name
+            num("I")  # revision
+            for _ in range(num("I")):
+                name = text()
+                shape = [num("I") for _ in range(num("B"))]
+                num("B")  # dtype
+                f.seek(num("I"), 1)  # the values: skipped
+                names[name] = shape
+            for _ in range(num("I")):
+                alias = text()
+                aliases[alias] = text()
+    except (OSError, struct.error, UnicodeDecodeError):
+        return None
+    for side in ("encoder", "decoder"):  # the encoder's table bounds the input
+        key = f"{side}/position_encodings/encodings"
+        shape = names.get(aliases.get(key, key))
+        if shape and len(shape) == 2:
+            return shape[0]
+    return None
+
+
+def _pair(path: Path, info: dict[str, Any], tok_cfg: dict[str, Any], name: str) -> tuple[str, str] | None:
+    """The language pair a model's files give: recorded at conversion, the tokenizer config
+    (``source_lang``/``target_lang``), the model's name, the directory's name."""
+    if isinstance(info.get("pair"), list) and len(info["pair"]) == 2:
+        return info["pair"][0], info["pair"][1]
+    src, tgt = tok_cfg.get("source_lang"), tok_cfg.get("target_lang")
+    if isinstance(src, str) and isinstance(tgt, str) and src and tgt:
+        return src, tgt
+    return pair_from_name(name) or pair_from_name(path.resolve().name)
+
+
+def open_model(path: str | Path, *, family: str | None = None, name: str | None = None,
+               pair: str | None = None) -> Model:
+    """Open a local CTranslate2 directory (tokenizer files alongside), as a converter leaves it.
+
+    The family comes from ``family``, the recorded metadata or what the directory holds (language
+    tokens in the vocabulary, ``source.spm``/``target.spm``, ``spiece.model``); a single-pair
+    model's pair from ``pair`` (``en-de``) or its files and name; the input limit from the model's
+    own position table.
+    """
     import sentencepiece as spm
 
     path = Path(path)
@@ -144,10 +199,12 @@ def open_model(path: str | Path, *, family: str | None = None, name: str | None 
                          "Hugging Face id converted with workbench models convert")
     info = _json(path / MARKER)
     hf = _json(path / "hf_config.json")
+    tok_cfg = _json(path / "tokenizer_config.json")
     src_vocab, tgt_vocab = _read_vocab(path)
+    files = frozenset(p.name for p in path.iterdir())
     fam_name = family or info.get("family") or detect_family(
-        src_vocab | tgt_vocab, hf.get("model_type"),
-        _json(path / "tokenizer_config.json").get("tokenizer_class"), where=str(path))
+        src_vocab | tgt_vocab, hf.get("model_type"), tok_cfg.get("tokenizer_class"), where=str(path),
+        files=files)
     if fam_name not in FAMILIES:
         raise ModelError(f"unknown model family {fam_name!r}", fix=f"use one of {', '.join(FAMILIES)}")
     src_file = _spm(path, ("source.spm", "sentencepiece.bpe.model", "spiece.model", "sentencepiece.model"))
@@ -157,8 +214,12 @@ def open_model(path: str | Path, *, family: str | None = None, name: str | None 
                          fix="copy the tokenizer files (source.spm/target.spm, "
                          "sentencepiece.bpe.model or spiece.model) into the model directory")
     model_name = name or info.get("source") or path.name
-    fam = FAMILIES[fam_name](src_vocab | tgt_vocab, model_name)
-    limit = int(info.get("max_input_length") or hf.get("max_position_embeddings") or 1024)
+    lang_pair = parse_pair(pair) if pair else _pair(path, info, tok_cfg, model_name)
+    fam = FAMILIES[fam_name](src_vocab | tgt_vocab, model_name, lang_pair)
+    # the position table bounds the input; models with relative positions (T5/MADLAD) have none,
+    # and their inputs are split at what the conversion recorded, else at 1024 tokens
+    limit = _position_table(path) or int(info.get("max_input_length") or hf.get("max_position_embeddings")
+                                         or 1024)
     return Model(path=path, name=model_name, family=fam, max_input_length=limit, info=info,
                  _sp_src=spm.SentencePieceProcessor(model_file=str(src_file)),
                  _sp_tgt=spm.SentencePieceProcessor(model_file=str(tgt_file)))
@@ -168,27 +229,31 @@ def _slug(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._\-]+", "--", model_id.strip("/"))
 
 
-def load_model(ref: str | Path, *, family: str | None = None, home: Path | None = None) -> Model:
-    """A local CTranslate2 directory, or a Hugging Face id converted into the model cache
-    (or a CTranslate2 model already in the Hugging Face cache)."""
+def load_model(ref: str | Path, *, family: str | None = None, home: Path | None = None,
+               pair: str | None = None) -> Model:
+    """A local CTranslate2 directory, a name ``workbench models list`` prints, a Hugging Face id
+    converted into the model cache (or a CTranslate2 model already in the Hugging Face cache)."""
     p = Path(ref)
     if p.is_dir():
-        return open_model(p, family=family)
+        return open_model(p, family=family, pair=pair)
     home = home or models_home()
+    if home.is_dir() and (home / str(ref) / "model.bin").exists():  # a name from models list
+        return open_model(home / str(ref), family=family, pair=pair)
     found = sorted(home.glob(_slug(str(ref)) + "-ct2-*")) if home.is_dir() else []
     found = [d for d in found if (d / "model.bin").exists()]
     if found:
-        return open_model(found[0], family=family, name=str(ref))
+        return open_model(found[0], family=family, name=str(ref), pair=pair)
     try:
         from huggingface_hub import snapshot_download
 
         local = Path(snapshot_download(str(ref), local_files_only=True))
         if (local / "model.bin").exists():
-            return open_model(local, family=family, name=str(ref))
+            return open_model(local, family=family, name=str(ref), pair=pair)
     except Exception:  # noqa: BLE001 - not in the HF cache, or no huggingface_hub
         pass
     raise ModelError(f"model {ref!r} is neither a directory nor a converted model in {home}",
-                     fix=f"convert it once: workbench models convert {ref} --quantization int8")
+                     fix=f"convert it once: workbench models convert {ref} --quantization int8 "
+                         "(workbench models list shows the converted ones)")
 
 
 # -- conversion and the cache ----------------------------------------------------------------------
@@ -214,14 +279,19 @@ def download(model_id: str, revision: str | None = None) -> Path:
 
 
 def convert(source: str | Path, *, quantization: str = "int8", home: Path | None = None,
-            force: bool = False, revision: str | None = None) -> Path:
+            force: bool = False, revision: str | None = None, family: str | None = None,
+            pair: str | None = None) -> Path:
     """Convert a Hugging Face model (local directory or id) to CTranslate2 in the model cache.
 
     Returns the converted directory ``$WORKBENCH_HOME/<id>-ct2-<quantization>``; an existing
-    conversion is returned as is unless ``force``.
+    conversion is returned as is unless ``force``. A directory that already is a CTranslate2
+    model (``ct2-transformers-converter`` output, a downloaded conversion) is returned as it is.
+    ``family`` / ``pair`` (``en-de``) are recorded when given.
     """
     home = home or models_home()
     p = Path(source)
+    if (p / "model.bin").exists():
+        return p
     is_dir = p.is_dir()
     model_id = p.resolve().name if is_dir else str(source)
     out = home / f"{_slug(model_id)}-ct2-{quantization}"
@@ -246,13 +316,15 @@ def convert(source: str | Path, *, quantization: str = "int8", home: Path | None
             str(tmp), quantization=quantization, force=True)
         shutil.copy(src / "config.json", tmp / "hf_config.json")
         vocab = set().union(*_read_vocab(tmp))
-        fam = detect_family(vocab, hf.get("model_type"), tok_cfg.get("tokenizer_class"), where=str(src))
-        limit = hf.get("max_position_embeddings") or hf.get("n_positions") or (
+        fam = family or detect_family(vocab, hf.get("model_type"), tok_cfg.get("tokenizer_class"),
+                                      where=str(src), files=frozenset(f.name for f in tmp.iterdir()))
+        limit = _position_table(tmp) or hf.get("max_position_embeddings") or hf.get("n_positions") or (
             512 if hf.get("model_type") in ("t5", "mt5") else 1024)
+        lang_pair = parse_pair(pair) if pair else _pair(tmp, {}, tok_cfg, model_id)
         (tmp / MARKER).write_text(json.dumps({
             "source": model_id, "family": fam, "quantization": quantization,
             "model_type": hf.get("model_type"), "max_input_length": int(limit),
-            "revision": revision}, indent=2))
+            "pair": list(lang_pair) if lang_pair else None, "revision": revision}, indent=2))
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

@@ -20,7 +20,7 @@ DEFAULT_PROJECTOR = "align.eflomal.v1"
 #: projector name prefixes that need a translation model (``model=`` or a translator/scorer object)
 MT_PROJECTORS = ("markers.", "constrained.")
 #: options of the MT model (not of the projector): read by :func:`make_projector`
-MT_MODEL_OPTIONS = ("model", "family", "src_lang", "tgt_lang", "device", "compute_type", "beam_size",
+MT_MODEL_OPTIONS = ("model", "family", "pair", "src_lang", "tgt_lang", "device", "compute_type", "beam_size",
                     "max_decoding_length", "inter_threads", "intra_threads", "max_batch_size")
 
 
@@ -92,11 +92,12 @@ def _with_mt_model(name: str, opts: dict[str, Any]) -> dict[str, Any]:
     from workbench.mt.ct2 import load_mt
 
     src, tgt, family = mopts.pop("src_lang"), mopts.pop("tgt_lang"), mopts.pop("family", None)
+    pair = mopts.pop("pair", None)
     if mopts.get("device", "auto") == "auto" or mopts.get("compute_type", "auto") == "auto":
         dev, ct, _, _ = resolve_device(TranslateOptions(device=mopts.get("device", "auto"),
                                                         compute_type=mopts.get("compute_type", "auto")))
         mopts["device"], mopts["compute_type"] = dev, ct
-    opts[key] = load_mt(str(model), src_lang=str(src), tgt_lang=str(tgt), family=family, **mopts)
+    opts[key] = load_mt(str(model), src_lang=str(src), tgt_lang=str(tgt), family=family, pair=pair, **mopts)
     return opts
 
 
@@ -117,6 +118,8 @@ def mt_defaults(name: str, opts: dict[str, Any], store: Store, v: Version, src_v
         out["model"] = tp["model_path"]
         if tp.get("family"):
             out.setdefault("family", tp["family"])
+        if tp.get("pair"):
+            out.setdefault("pair", tp["pair"])
         for k in ("beam_size", "max_decoding_length"):
             if k in tp:
                 out.setdefault(k, tp[k])

@@ -34,6 +34,8 @@ class TranslateOptions:
             killed run loses (each write is a short transaction).
         flush_seconds: most seconds between cache writes while sentences are pending.
         name: output corpus name; default ``{source corpus}.{tgt}`` (``{tgt}`` is substituted).
+        family: the model family (``marian.v1``, ``nllb.v1``, ...) when its files cannot tell.
+        pair: the language pair of a single-pair model (``en-de``) when its files cannot tell.
     """
 
     device: str = "auto"
@@ -54,6 +56,8 @@ class TranslateOptions:
     flush_every: int = 2000
     flush_seconds: float = 10.0
     name: str | None = None
+    family: str | None = None
+    pair: str | None = None
 
     def decoding(self) -> dict[str, Any]:
         """The parameters that change the output (signature and cache key)."""

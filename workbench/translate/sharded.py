@@ -59,7 +59,7 @@ class TranslateWorker:
             o = replace(o, device=ctx.device, device_index=[0])  # Ray sets CUDA_VISIBLE_DEVICES
         if o.device != "cuda" and not o.inter_threads and not o.intra_threads:
             o = replace(o, inter_threads=ctx.threads, intra_threads=1)
-        m = load_model(self.model)
+        m = load_model(self.model, family=o.family, pair=o.pair)
         device, ct, inter, intra = resolve_device(o)
         translator = load_translator(m, device, ct, o.device_index, inter, intra)
         self.model_key = f"{m.signature}|{m.family.name}|{ct}"  # as translate() keys its cache

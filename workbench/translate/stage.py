@@ -73,7 +73,7 @@ def translate(
     if not tgts:
         raise ConfigError("no target language", fix="pass --tgt-lang de (or de,es,...)")
     source = store.resolve(ref)
-    m = model if isinstance(model, Model) else load_model(model)
+    m = model if isinstance(model, Model) else load_model(model, family=options.family, pair=options.pair)
     for t in tgts:  # check every code before any work
         m.family.token(t, "target")
     m.family.token(src_lang, "source")
@@ -100,7 +100,7 @@ def translate(
                                   cached=existing.n_examples, finished=True, version=existing.ref))
             out.append(existing)
             continue
-        params = {**{k: v for k, v in asdict(options).items() if k != "name"},
+        params = {**{k: v for k, v in asdict(options).items() if k not in ("name", "family")},
                   "model": m.name, "model_path": str(m.path), "family": m.family.name,
                   "device": device, "compute_type": ct, "inter_threads": inter,
                   "intra_threads": intra, "src_lang": src_lang, "tgt_lang": tgt}

@@ -17,17 +17,26 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from workbench._version import __version__
 from workbench.core.errors import ConfigError, WorkbenchError
 
-console = Console()
-err = Console(stderr=True)
+# markup OFF: corpus text, file and corpus names, SQL results and error messages are printed as
+# they are ("[citation needed]", "x[abc].conll", "pip install 'workbench[ray]'"); styled parts are
+# built with :func:`styled`
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain text with styled parts: ``styled(("stored ", ""), (ref, "bold"), ": ...")``."""
+    return Text.assemble(*parts)
 
 
 def _print_error(exc: BaseException) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err.print(styled(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
 
 
 class _Group(TyperGroup):
@@ -117,7 +126,7 @@ def _executor_choice(value: str) -> str:
 ExecutorOpt = Annotated[str, typer.Option(
     "--executor", callback=_executor_choice, rich_help_panel="Execution",
     help="Where the stage runs: local (this process) or ray (a Ray cluster; pip install "
-    "'workbench[ray]').")]
+    "'workbench\\[ray]').")]  # help is rich markup: the backslash keeps the bracket
 RayAddressOpt = Annotated[Optional[str], typer.Option(
     "--ray-address", envvar="RAY_ADDRESS", rich_help_panel="Execution",
     help="Ray cluster to join (auto, ray://head:10001, host:6379); default: start a local Ray.")]

@@ -76,4 +76,4 @@ def push(
                   license=license, license_details=license_details,
                   source_license=source_license, pretty_name=pretty_name)
     console.print(f"pushed {len(res.files)} files (configs: {', '.join(res.configs)}) to "
-                  f"{res.repo_url}", highlight=False)
+                  f"{res.repo_url}")

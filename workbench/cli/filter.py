@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, store_at
+from workbench.cli.common import DbOpt, app, console, store_at, styled
 
 
 @app.command("filter")
@@ -40,11 +40,11 @@ def filter_cmd(
         opts[key.strip()] = value.strip()
     with console.status(f"filtering {ref} ..."):
         r = run(ref, filters=names, options=opts, store=store_at(db), force=force)
-    console.print(f"stored [bold]{r.version.ref}[/]: {r.n_input} examples in, {r.n_kept} kept, "
-                  f"{r.n_rejected} rejected")
+    console.print(styled("stored ", (r.version.ref, "bold"), f": {r.n_input} examples in, {r.n_kept} kept, "
+                         f"{r.n_rejected} rejected"))
     t = Table("filter", "rejected")
     for name in names:
         t.add_row(name, str(r.rejected_by.get(name, 0)))
     console.print(t)
     console.print(f"reasons: workbench sql \"SELECT filter, reason, count(*) FROM filter_rows WHERE "
-                  f"ref = '{r.version.ref}' AND NOT kept GROUP BY ALL\"", highlight=False)
+                  f"ref = '{r.version.ref}' AND NOT kept GROUP BY ALL\"")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from workbench.cli.common import DbOpt, app, console, err, store_at
+from workbench.cli.common import DbOpt, app, console, err, store_at, styled
 
 
 @app.command()
@@ -62,7 +62,7 @@ def ingest(
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = keep
-        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                        TextColumn("{task.completed:,} examples"), TimeElapsedColumn(),
                        console=err, transient=True, disable=not err.is_terminal)
         with bar:
@@ -70,7 +70,7 @@ def ingest(
             v = run(path, name=name, store=store_at(db), lang=lang, format=fmt,
                     progress=lambda n: bar.update(task, completed=n), **opts)
     for msg in shown:
-        err.print("[yellow]warning:[/]", msg, highlight=False)
+        err.print(styled(("warning:", "yellow"), " ", msg))
     if count > len(shown):
-        err.print(f"[yellow]... and {count - len(shown)} more warnings[/]")
-    console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
+        err.print(styled((f"... and {count - len(shown)} more warnings", "yellow")))
+    console.print(styled("stored ", (v.ref, "bold"), f": {v.n_examples} examples, {v.n_spans} spans"))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from workbench.cli.common import app, console
+from workbench.cli.common import app, console, styled
 
 
 @app.command("run")
@@ -32,8 +32,8 @@ def run_cmd(
     def show(step: Any) -> None:
         status = "would run" if dry_run and step.status == "run" else step.status
         refs = ", ".join(step.refs)
-        console.print(f"[{colours.get(step.status, 'white')}]{status:>9}[/] {step.stage:<9} "
-                      f"{step.target:<12} {refs} {step.detail}".rstrip(), highlight=False)
+        console.print(styled((f"{status:>9}", colours.get(step.status, "white")),
+                             f" {step.stage:<9} {step.target:<12} {refs} {step.detail}".rstrip()))
 
     steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show)
     ran = sum(s.status == "run" for s in steps)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, executor_options, parse_options, store_at
+from workbench.cli.common import DbOpt, app, console, executor_options, parse_options, store_at, styled
 from workbench.core.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ def _print_report(rep: Any) -> None:
     parts = ", ".join(f"{k} {v}" for k, v in sorted(rep.outcomes.items()))
     console.print(f"{rep.examples} sentences, {rep.spans} source spans: {parts or 'none'}")
     for reason, n in sorted(rep.reasons.items(), key=lambda x: -x[1])[:8]:
-        console.print(f"  dropped/fallback: {n} x {reason}", highlight=False)
+        console.print(f"  dropped/fallback: {n} x {reason}")
 
 
 @app.command("project")
@@ -92,7 +92,7 @@ def project_cmd(
         v = project(ref, projector=projector, options=opts, store=store_at(db), source=source_ref,
                     extra=extra, force=force, report=rep, executor=ex_opts)
     _print_report(rep)
-    console.print(f"stored [bold]{v.ref}[/]: {v.n_examples} examples, {v.n_spans} spans")
+    console.print(styled("stored ", (v.ref, "bold"), f": {v.n_examples} examples, {v.n_spans} spans"))
 
 
 @app.command("project-back")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, arrow_table, console, store_at
+from workbench.cli.common import DbOpt, app, arrow_table, console, store_at, styled
+from workbench.core.errors import ConfigError
 
 
 @app.command()
@@ -47,17 +48,17 @@ def show(
     """
     store = store_at(db)
     v = store.resolve(ref)
-    console.print(f"[bold]{v.ref}[/] stage={v.stage} examples={v.n_examples} spans={v.n_spans}")
-    console.print(f"signature: {v.signature}", highlight=False, markup=False)
+    console.print(styled((v.ref, "bold"), f" stage={v.stage} examples={v.n_examples} spans={v.n_spans}"))
+    console.print(f"signature: {v.signature}")
     shown = 0
     for ex in store.examples(v, batch_size=max(limit, 1)):
         if shown >= limit:
             break
         shown += 1
         spans = ", ".join(f"[{ex.text[s.start:s.end]}]{s.label}" for s in ex.spans)
-        console.print(f"[cyan]{ex.id}[/]", ex.text, highlight=False)
+        console.print(styled((ex.id, "cyan"), " ", ex.text))
         if spans:
-            console.print(f"    {spans}", highlight=False, markup=False)
+            console.print(f"    {spans}")
 
 
 class SqlOutput(str, Enum):
@@ -68,7 +69,8 @@ class SqlOutput(str, Enum):
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="A SELECT statement (read-only).")],
+    query: Annotated[str, typer.Argument(help="SELECT statement(s), read-only; several separated by ';' "
+                     "print one result each.")],
     output: Annotated[SqlOutput, typer.Option("--output", "-o", help="Output format.")] = SqlOutput.table,
     db: DbOpt = None,
 ) -> None:
@@ -78,14 +80,44 @@ def sql(
 
     Example: workbench sql "SELECT * FROM label_counts WHERE ref = 'sample-en@1'"
     """
-    tbl = store_at(db).sql(query)
+    import duckdb
+
+    try:
+        statements = [st.query.strip() for st in duckdb.extract_statements(query)]
+    except duckdb.Error as exc:
+        raise ConfigError(f"SQL error: {exc}", fix="check the query") from None
+    if not statements:
+        raise ConfigError("the query is empty", fix="pass a statement, e.g. workbench sql \"SELECT * FROM "
+                          "version_refs\"")
+    store = store_at(db)
+    for statement in statements:  # every statement's result, in order
+        tbl = store.sql(statement)
+        if len(statements) > 1 and output is SqlOutput.table:
+            console.print(styled((statement, "bold")))
+        _print_result(tbl, output)
+
+
+def _plain_columns(tbl: Any) -> Any:
+    """Nested columns (lists, structs, maps: spans, parents, ...) as JSON text, for CSV."""
+    import pyarrow as pa
+
+    cols = []
+    for col in tbl.columns:
+        if pa.types.is_nested(col.type):
+            col = pa.array([None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                            for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.table(cols, names=tbl.column_names)
+
+
+def _print_result(tbl: Any, output: SqlOutput) -> None:
     if output is SqlOutput.csv:
         import io
 
         import pyarrow.csv as pacsv
 
         buf = io.BytesIO()
-        pacsv.write_csv(tbl, buf)
+        pacsv.write_csv(_plain_columns(tbl), buf)
         sys.stdout.write(buf.getvalue().decode())
     elif output is SqlOutput.json:
         sys.stdout.write(json.dumps(tbl.to_pylist(), default=str, ensure_ascii=False) + "\n")

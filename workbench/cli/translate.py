@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, err, executor_options, store_at
+from workbench.cli.common import DbOpt, app, console, err, executor_options, store_at, styled
 
 models_app = typer.Typer(help="Convert and list translation models (CTranslate2 cache in "
                          "$WORKBENCH_HOME, default ~/.cache/workbench/models).", no_args_is_help=True)
@@ -78,7 +78,7 @@ def translate_cmd(
         family=family, pair=pair)
     ex_opts = executor_options
     finals: list[Any] = []
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
                    disable=quiet)
     tasks: dict[str, Any] = {}
@@ -126,9 +126,9 @@ def models_convert(
     m = open_model(out, family=family, pair=pair)
     if out == Path(model):
         console.print(f"{out} is a CTranslate2 model already ({m.family.summary()}): translate with "
-                      f"-m {out}", highlight=False, markup=False)
+                      f"-m {out}")
         return
-    console.print(f"converted [bold]{model}[/] -> {out} ({m.family.summary()})", highlight=False)
+    console.print(styled("converted ", (model, "bold"), f" -> {out} ({m.family.summary()})"))
 
 
 @models_app.command("list")
@@ -143,4 +143,4 @@ def models_list() -> None:
     for m in list_models():
         t.add_row(m.name, m.source, m.family, m.quantization, f"{m.size_mb:.1f}", str(m.path))
     console.print(t)
-    console.print(f"cache: {models_home()}", highlight=False)
+    console.print(f"cache: {models_home()}")

@@ -76,3 +76,19 @@ def test_sql_prints_each_statement_and_refuses_an_empty_query(db):
     assert r.exit_code == 0 and [json.loads(x) for x in r.stdout.splitlines()] == [[{"one": 1}], [{"two": 2}]]
     r = _run("sql", "  ", "--db", str(db))
     assert r.exit_code == 1 and "the query is empty" in r.output
+
+
+def test_export_takes_its_format_from_the_output_name(db, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "x.parquet"
+    r = _run("export", "xabc", "-o", str(out), "--db", str(db))
+    assert r.exit_code == 0 and "(parquet)" in r.output, r.output
+    table = pq.read_table(out)  # a real Parquet file, not CoNLL text under a .parquet name
+    assert table.num_rows == 36 and {"id", "text", "spans"} <= set(table.column_names)
+    r = _run("export", "xabc", "-f", "conll", "-o", str(tmp_path / "y.parquet"), "--db", str(db))
+    assert r.exit_code == 1 and "named like parquet" in r.output and not (tmp_path / "y.parquet").exists()
+    r = _run("export", "xabc", "-o", str(tmp_path / "z.xml"), "--db", str(db))
+    assert r.exit_code == 1 and "cannot tell the export format" in r.output
+    r = _run("export", "xabc", "-o", str(tmp_path / "hf"), "--db", str(db))
+    assert r.exit_code == 0 and (tmp_path / "hf" / "README.md").is_file(), r.output

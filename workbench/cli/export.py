@@ -15,8 +15,9 @@ def export_cmd(
     refs: Annotated[list[str], typer.Argument(help="Version ref(s): NAME or NAME@N (several for "
                     "--format hf: one config each).")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Output file or directory.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="conll, jsonl, parquet or hf "
-                      "(Hugging Face Hub layout with dataset card).")] = "conll",
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="conll, jsonl, parquet or hf "
+                      "(Hugging Face Hub layout with dataset card); default: from the output's extension "
+                      "(.conll, .jsonl, .parquet; none: hf).")] = None,
     scheme: Annotated[str, typer.Option(help="Tag scheme for CoNLL.")] = "iob2",
     comments: Annotated[bool, typer.Option(help="CoNLL: write # sent_id and # text comments.")] = False,
     config_name: Annotated[Optional[list[str]], typer.Option("--config-name", help="hf: config "
@@ -37,7 +38,9 @@ def export_cmd(
     Example: workbench export sample-en.de sample-en.es -f hf -o out/hf --license cc-by-4.0
     """
     from workbench.export.stage import export as run
+    from workbench.export.stage import export_format
 
+    format = export_format(out, format)
     if format == "conll":
         opts: dict[str, Any] = {"scheme": scheme, "comments": comments}
     elif format == "hf":
@@ -47,7 +50,7 @@ def export_cmd(
     else:
         opts = {}
     n = run(refs, out, format=format, store=store_at(db), **opts)
-    console.print(f"wrote {n} examples to {out}")
+    console.print(f"wrote {n} examples to {out} ({format})")
 
 
 @app.command()

@@ -49,7 +49,7 @@ def show(
     store = store_at(db)
     v = store.resolve(ref)
     console.print(styled((v.ref, "bold"), f" stage={v.stage} examples={v.n_examples} spans={v.n_spans}"))
-    console.print(f"signature: {v.signature}")
+    console.print(f"signature: {v.signature}", soft_wrap=True)  # one line: copy-pasteable
     shown = 0
     for ex in store.examples(v, batch_size=max(limit, 1)):
         if shown >= limit:

@@ -299,11 +299,16 @@ def test_progress_reports_are_monotonic_and_complete(store, src, ct2_models, mon
 
 def test_short_and_family_codes_share_the_cache(store, src, ct2_models, recorder):  # noqa: F811
     model = str(ct2_models["nllb"])
-    translate(src, model=model, src_lang="en", tgt_langs="de", store=store, options=TranslateOptions(**OPTS))
+    first, = translate(src, model=model, src_lang="en", tgt_langs="de", store=store, options=TranslateOptions(**OPTS))
+    # named, signed and stored by the normalised code: the same version, nothing translated again
     v, = translate(src, model=model, src_lang="eng_Latn", tgt_langs="deu_Latn", store=store,
                    options=TranslateOptions(**OPTS))
-    assert v.corpus == "sample-en.deu_Latn" and recorder[1].sources == []
-    assert [e.text for e in store.examples(v)] == [e.text for e in store.examples("sample-en.de")]
+    assert v == first and v.corpus == "sample-en.de" and v.lang == "de" and len(recorder) == 1
+    # another name: a new version, served from the cache
+    w, = translate(src, model=model, src_lang="eng_Latn", tgt_langs="deu_Latn", store=store,
+                   options=TranslateOptions(**OPTS, name="again.{tgt}"))
+    assert w.corpus == "again.de" and recorder[1].sources == []
+    assert [e.text for e in store.examples(w)] == [e.text for e in store.examples("sample-en.de")]
 
 
 def test_engine_errors_that_users_can_fix_say_how():

@@ -14,7 +14,7 @@ import re
 from typing import ClassVar
 
 from workbench.core.errors import LanguageError, ModelError
-from workbench.mt.languages import LANGUAGES, short_code
+from workbench.mt.languages import LANGUAGES, Lang, parse, short_code
 
 __all__ = ["FAMILIES", "Family", "detect_family", "pair_from_name", "parse_pair", "register_family"]
 
@@ -76,24 +76,33 @@ class Family:
         return f"{self.label}, {len(self.supported())} languages"
 
     # -- language tokens ---------------------------------------------------------------------
-    def native(self, short: str) -> str:
+    def candidates(self, lang: Lang) -> list[str]:
+        """The vocabulary tokens that could mark ``lang``, best first."""
         raise NotImplementedError
 
+    def native(self, short: str) -> str:
+        """The token this family would use for a short code (whether or not the model has it)."""
+        lang = parse(short)
+        if lang is None:
+            raise LanguageError(f"unknown language code {short!r}")
+        return self.candidates(lang)[0]
+
     def token(self, code: str, role: str = "target") -> str | None:
-        """The vocabulary token for ``code`` (short, ISO 639-3, FLORES or native form).
+        """The vocabulary token for ``code`` (short, ISO 639-3, BCP-47, FLORES or native form).
 
         Raises :class:`LanguageError` with close matches when the code is unknown or the model
         does not support it.
         """
         if code in self.lang_tokens:
             return code
-        short = short_code(code)
-        if short is not None:
-            tok = self.native(short)
-            if tok in self.vocab:
-                return tok
+        lang = parse(code)
+        if lang is not None:
+            found = [t for t in self.candidates(lang) if t in self.vocab]
+            if found:
+                return found[0]
+        if lang is not None and lang.common:
             why = f"the {self.label} model {self.model_name} does not support {code!r} " \
-                  f"(token {tok!r} is not in its vocabulary)"
+                  f"(token {self.candidates(lang)[0]!r} is not in its vocabulary)"
         else:
             why = f"unknown {role} language code {code!r} for the {self.label} model {self.model_name}"
         raise LanguageError(why, fix=self._suggest(code))
@@ -106,8 +115,13 @@ class Family:
                       f"{', '.join(supported[:12])} (short ISO codes or {self.label} codes)"
 
     def supported(self) -> list[str]:
-        """Short codes whose token is in the vocabulary."""
-        return [s for s in LANGUAGES if self.native(s) in self.vocab]
+        """Normalised tags of the languages the vocabulary has tokens for."""
+        tags = {short_code(self.unwrap(t)) for t in self.lang_tokens}
+        return sorted(t for t in tags if t)
+
+    def unwrap(self, token: str) -> str:
+        """The language code inside a language token (``__de__`` -> ``de``)."""
+        return token
 
     # -- sequences ---------------------------------------------------------------------------
     def source(self, pieces: list[str], src_tok: str | None, tgt_tok: str | None) -> list[str]:
@@ -133,8 +147,17 @@ class NLLB(Family):
     model_types: ClassVar[tuple[str, ...]] = ("m2m_100", "nllb_moe")
     tokenizer_classes = ("NllbTokenizer",)
 
-    def native(self, short: str) -> str:
-        return LANGUAGES[short][0]
+    def candidates(self, lang):
+        out = []
+        if lang.tag in LANGUAGES:  # the table's choice (a macrolanguage's individual language)
+            out.append(LANGUAGES[lang.tag][0])
+        elif lang.language in LANGUAGES and lang.script is None:
+            out.append(LANGUAGES[lang.language][0])
+        script = lang.script or lang.likely_script
+        out.append(f"{lang.iso3}_{script}")
+        # the language in another script the model has (one token per script in FLORES-200)
+        out += sorted(t for t in self.lang_tokens if t.startswith(lang.iso3 + "_") and lang.script is None)
+        return out
 
     def source(self, pieces, src_tok, tgt_tok):
         return [src_tok] + pieces + ["</s>"] if src_tok else pieces + ["</s>"]
@@ -152,8 +175,11 @@ class M2M100(NLLB):
     model_types: ClassVar[tuple[str, ...]] = ("m2m_100",)
     tokenizer_classes = ("M2M100Tokenizer",)
 
-    def native(self, short: str) -> str:
-        return f"__{short}__"
+    def candidates(self, lang):
+        return [f"__{lang.language}__", f"__{lang.iso3}__"]
+
+    def unwrap(self, token):
+        return token[2:-2]
 
 
 @_named("madlad.v1")
@@ -166,12 +192,16 @@ class MADLAD(Family):
     tokenizer_classes = ("T5Tokenizer",)
     tokenizer_files = frozenset({"spiece.model"})
 
-    def native(self, short: str) -> str:
-        return f"<2{short}>"
+    def candidates(self, lang):
+        tagged = [f"<2{lang.language}_{lang.script}>"] if lang.script else []
+        return [*tagged, f"<2{lang.tag}>", f"<2{lang.language}>"]
+
+    def unwrap(self, token):
+        return token[2:-1].replace("_", "-")
 
     def token(self, code, role="target"):
         if role == "source":  # not marked: any known code is fine
-            if short_code(code) is None and code not in self.lang_tokens:
+            if parse(code) is None and code not in self.lang_tokens:
                 raise LanguageError(f"unknown source language code {code!r}",
                                     fix=self._suggest(code))
             return None
@@ -210,10 +240,13 @@ class Marian(Family):
     tokenizer_classes = ("MarianTokenizer",)
     tokenizer_files = frozenset({"source.spm", "target.spm"})  # a pair model has no language tokens
 
-    def native(self, short: str) -> str:
-        iso3 = LANGUAGES[short][1]
-        return f">>{iso3}<<" if f">>{iso3}<<" in self.vocab or f">>{short}<<" not in self.vocab \
-            else f">>{short}<<"
+    def candidates(self, lang):
+        iso3 = LANGUAGES[lang.tag][1] if lang.tag in LANGUAGES else lang.iso3
+        scripted = [f">>{iso3}_{lang.script}<<"] if lang.script else []
+        return [*scripted, f">>{iso3}<<", f">>{lang.language}<<"]
+
+    def unwrap(self, token):
+        return token[2:-2]
 
     @property
     def multi_target(self) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from workbench.core.errors import InputError
 from workbench.core.records import Example, tokenize
 from workbench.mt.device import engine_error
-from workbench.mt.languages import short_code
+from workbench.mt.languages import parse, short_code
 from workbench.mt.models import Model
 from workbench.translate.batching import plan_batches
 from workbench.translate.cache import TranslationCache
@@ -96,7 +96,10 @@ class Engine:
         self._tgt_code = short_code(tgt_lang) or tgt_lang
         self.batch_tokens = options.max_batch_tokens or (1024 if device == "cpu" else 8192)
         self.limit = model.max_input_length
-        self.joiner = "" if tgt_lang in _NO_SPACE_LANGS else " "
+        #: the examples' language: the normalised tag (``deu_Latn`` -> ``de``)
+        self.lang = short_code(tgt_lang) or tgt_lang
+        target = parse(tgt_lang)
+        self.joiner = "" if (target and target.language in _NO_SPACE_LANGS) or tgt_lang in _NO_SPACE_LANGS else " "
         self.inflight: dict[str, _Unit] = {}
         self.pending_rows: list[dict[str, Any]] = []
         self.pending_index: dict[str, dict[str, Any]] = {}
@@ -282,7 +285,7 @@ class Engine:
         if row.get("split"):
             meta["mt_split"] = json.loads(row["split"]) if isinstance(row["split"], str) else row["split"]
         text = row["text"]
-        return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.tgt_lang,
+        return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.lang,
                        split=src.split, meta=meta)
 
     def report(self, force: bool = False) -> None:

@@ -133,7 +133,7 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
     factory = functools.partial(TranslateWorker, model_ref, src_lang, tgt_lang, options)
     v = run_stage(store, store.examples(source), factory, corpus=name, stage="translate",
                   signature=signature, parents=[source],
-                  params={**params, "executor": opts.as_params()}, lang=tgt_lang,
+                  params={**params, "executor": opts.as_params()}, lang=helper.lang,
                   options=opts, reuse=False, on_shard=on_shard,
                   on_commit=lambda con, _vid: flush(con), lookup=lookup)
     if progress:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from workbench.core.errors import ConfigError
 from workbench.core.signature import Signature
 from workbench.mt.device import WorkerResources, parallel_workers, resolve_device
+from workbench.mt.languages import short_code
 from workbench.mt.models import Model, load_model
 from workbench.store.store import Store, Version
 from workbench.translate.cache import TranslationCache
@@ -84,15 +85,18 @@ def translate(
     model_key = f"{m.signature}|{m.family.name}|{ct}"
     translator = None
     out = []
+    src_tag = short_code(src_lang) or src_lang
     for tgt in tgts:
+        # named, signed and stored by the normalised tag, whichever code was typed (de, deu, deu_Latn)
+        tag = short_code(tgt) or tgt
         sig = (Signature("translate").add("parent", source.ref).add("model", m.signature)
-               .add("family", m.family.name).add("compute", ct).add("src", src_lang).add("tgt", tgt)
+               .add("family", m.family.name).add("compute", ct).add("src", src_tag).add("tgt", tag)
                .add("split", options.split_long))
         for key, value in options.decoding().items():
             sig.add(key, value)
-        name = (options.name or f"{source.corpus}.{{tgt}}").replace("{tgt}", tgt)
+        name = (options.name or f"{source.corpus}.{{tgt}}").replace("{tgt}", tag)
         if len(tgts) > 1 and options.name and "{tgt}" not in options.name:
-            name = f"{options.name}.{tgt}"
+            name = f"{options.name}.{tag}"
         existing = store.find(sig.key())
         if existing is not None and existing.corpus == name:
             if progress:
@@ -119,7 +123,7 @@ def translate(
                         progress=progress, total=source.n_examples)
         chunks = engine.run(store.iter_batches(source, options.read_chunk), source.n_examples)
         v = store.write_version(chunks, corpus=name, stage="translate", signature=sig,
-                                parents=[source], params=params, lang=tgt,
+                                parents=[source], params=params, lang=tag,
                                 batch_size=options.read_chunk, on_commit=engine.commit)
         if progress:
             final = Progress(**asdict(engine.stats))

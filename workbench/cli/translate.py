@@ -92,9 +92,14 @@ def translate_cmd(
         if p.finished:
             finals.append(p)
 
+    store = store_at(db)
+    source = store.resolve(ref)
+    if source.stage != "ingest":  # allowed (pivoting), but rarely meant
+        err.print(styled(("warning:", "yellow"), f" {source.ref} is a {source.stage} version, not an ingested "
+                         "source corpus: it is translated as it stands (a pivot)"))
     with bar:
-        vs = translate(ref, model=model, src_lang=src_lang, tgt_langs=tgt_lang.split(","),
-                       store=store_at(db), options=opts, progress=on_progress, executor=ex_opts)
+        vs = translate(source, model=model, src_lang=src_lang, tgt_langs=tgt_lang.split(","),
+                       store=store, options=opts, progress=on_progress, executor=ex_opts)
     t = Table("version", "examples", "translated", "from cache", "split", "sent/s", "tok/s", "seconds")
     for v, p in zip(vs, finals, strict=False):
         t.add_row(v.ref, str(v.n_examples), str(p.translated), str(p.cached), str(p.split),

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import InputError
+from workbench.core.errors import InputError, LanguageError, StoreError
 from workbench.core.records import Example
 from workbench.core.signature import Signature, content_hash
 from workbench.load.registry import detect_format, read
+from workbench.mt.languages import short_code
 from workbench.store.store import Store, Version
 
 __all__ = ["ingest", "ingest_signature"]
@@ -51,9 +52,22 @@ def _nonempty(examples: Iterable[Example], source: Any, params: dict[str, Any]) 
                          fix="check the file and its --format (blank lines between sentences?)")
 
 
+def normalised_lang(lang: str) -> str:
+    """``lang`` as its normalised tag (``EN`` -> ``en``, ``deu`` -> ``de``, ``zh-Hant``); ``""``
+    stays empty; a code that names no language is a :class:`LanguageError`."""
+    if not lang:
+        return ""
+    tag = short_code(lang)
+    if tag is None:
+        raise LanguageError(f"unknown language code {lang!r}", where="--lang",
+                            fix="use an ISO 639-1/639-3 or BCP-47 code, e.g. en, de, pcm, zh-Hant")
+    return tag
+
+
 def ingest_signature(source: Any, *, lang: str = "", format: str | None = None,
                      **options: Any) -> Signature:
     """The signature :func:`ingest` gives the version it makes (computed without reading it)."""
+    lang = normalised_lang(lang)
     is_path = isinstance(source, (str, Path))
     fmt = format or (detect_format(source) if is_path else "hf")
     sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
@@ -90,6 +104,11 @@ def ingest(
     number of examples read so far, once per staged batch.
     """
     store = store or Store()
+    lang = normalised_lang(lang)
+    other = next((v for v in store.versions(name) if v.stage != "ingest"), None)
+    if other is not None:  # an ingest would become the newest version of a translation, say
+        raise StoreError(f"corpus {name!r} holds versions made by the {other.stage} stage ({other.ref}); "
+                         "an ingest would be appended to it", fix="choose another --name")
     is_path = isinstance(source, (str, Path))
     fmt = format or (detect_format(source) if is_path else "hf")
     sig = ingest_signature(source, lang=lang, format=fmt, **options)

@@ -28,13 +28,31 @@ from workbench.core.signature import Signature, content_hash
 from workbench.project.apply import ProjectReport, apply_projection, projections
 from workbench.project.build import DEFAULT_PROJECTOR, MT_PROJECTORS, make_projector, mt_defaults
 from workbench.project.sharded import project_sharded
-from workbench.store.lineage import parent
+from workbench.store.lineage import nearest, parent
 from workbench.store.store import Store, Version
 
 if TYPE_CHECKING:
     from workbench.executors.options import ExecutorOptions
 
 __all__ = ["project"]
+
+
+def _translation(store: Store, ref: str | Version) -> Version:
+    """The translation ``ref`` means: the version itself when it is one (translate or attach);
+    for a bare corpus name whose newest version was already projected or filtered, the
+    translation it descends from. An explicit version that is not a translation is refused,
+    naming the one to pass (projecting projected text again would project target spans onto it)."""
+    v = store.resolve(ref)
+    if v.stage == "translate" or not v.parents:
+        return v
+    tv = nearest(store, v, "translate")
+    if tv is None:
+        return v  # not made from a translation: the stage says what is missing
+    if isinstance(ref, str) and "@" not in ref:
+        return tv
+    raise StoreError(f"{v.ref} is a {v.stage} version; the projection works on the translation it "
+                     f"descends from, {tv.ref}", where=v.ref, fix=f"project {tv.ref} (or the corpus name "
+                     f"{tv.corpus}), with --force to project it again")
 
 
 def project(
@@ -53,7 +71,8 @@ def project(
     """Project the source spans onto the translations in ``ref``; returns the new version.
 
     Args:
-        ref: the translated version (``corpus`` or ``corpus@N``).
+        ref: the translated version (``corpus@N``; a bare ``corpus`` whose newest version is a
+            projection or a filtered one means the translation they descend from).
         projector: registered projector name (default :data:`DEFAULT_PROJECTOR`).
         options: projector options (e.g. ``{"n_runs": 3}``).
         source: the version holding the labelled source examples (default: ``ref``'s first parent).
@@ -70,7 +89,7 @@ def project(
     """
     store = store or Store()
     report = report if report is not None else ProjectReport()
-    v = store.resolve(ref)
+    v = _translation(store, ref)
     if source is None:
         if not v.parents:
             raise StoreError(f"{v.ref} has no parent version holding the source examples",

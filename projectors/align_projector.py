@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from projectors.base import Pair, ProjectedSpan, Projection, Projector, named
+from projectors.base import Pair, ProjectedSpan, Projection, Projector, named, options_of
 from projectors.spans import SpanOptions, project_spans, split_unspaced
 from projectors.word_alignment import Aligner, Links
 
@@ -99,9 +99,9 @@ class EflomalProjector(AlignProjector):
     def __init__(self, extra: Sequence[tuple[Sequence[str], Sequence[str]]] = (), **options: Any):
         from projectors.eflomal_aligner import EflomalAligner, EflomalOptions
 
-        span_opts = {k[5:]: v for k, v in options.items() if k.startswith("span_")}
-        al_opts = {k: v for k, v in options.items() if not k.startswith("span_")}
-        super().__init__(EflomalAligner(EflomalOptions(**al_opts)), SpanOptions(**span_opts), extra)
+        al, sp = options_of((EflomalOptions, ""), (SpanOptions, "span_"), values=options,
+                            projector=self.name)
+        super().__init__(EflomalAligner(al), sp, extra)
 
 
 @named("align.simalign.v1")
@@ -115,7 +115,7 @@ class SimAlignProjector(AlignProjector):
     def __init__(self, **options: Any):
         from projectors.simalign import SimAligner, SimAlignOptions
 
-        span_opts = {k[5:]: v for k, v in options.items() if k.startswith("span_")}
-        al_opts = {k: v for k, v in options.items() if not k.startswith("span_")}
         # a SimAlign link is either sure (itermax/argmax/match) or absent
-        super().__init__(SimAligner(SimAlignOptions(**al_opts)), SpanOptions(**span_opts))
+        al, sp = options_of((SimAlignOptions, ""), (SpanOptions, "span_"), values=options,
+                            projector=self.name)
+        super().__init__(SimAligner(al), sp)

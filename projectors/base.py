@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Projection", "ProjectedSpan", "Pair", "Projector", "named"]
+__all__ = ["Projection", "ProjectedSpan", "Pair", "Projector", "named", "options_of"]
 
 
 @dataclass
@@ -112,3 +112,75 @@ def named(name: str) -> Callable[[type[Projector]], type[Projector]]:
         return cls
 
     return deco
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """``value`` as the type ``hint`` names (``int``, ``float``, ``bool``, ``str``, optional ones,
+    ``tuple[int, ...]``), converting text (``"3"``, ``"true"``, ``"0,5"``); a :class:`ValueError`
+    naming the option when it is not one."""
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if type(None) in typing.get_args(hint):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        if len(args) == 1:
+            hint = args[0]
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"{name} must be a list of numbers, got {value!r}")
+        inner = typing.get_args(hint)[0]
+        return tuple(_coerce(name, v.strip() if isinstance(v, str) else v, inner) for v in items)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or (
+                isinstance(value, str) and not value.strip().lstrip("-").isdigit()):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        return int(value)
+    if hint is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if hint is str and not isinstance(value, str):
+        raise ValueError(f"{name} must be text, got {value!r}")
+    return value
+
+
+def options_of(*groups: tuple[type, str], values: dict[str, Any], projector: str) -> list[Any]:
+    """Split ``values`` over option dataclasses, each with its key prefix (``(SpanOptions, "span_")``;
+    the one with the empty prefix takes the rest), convert them to the fields' types, and build the
+    dataclasses (whose ``__post_init__`` checks the ranges). Unknown keys are a :class:`ValueError`
+    listing every valid one."""
+    import typing
+    from dataclasses import fields
+
+    known: dict[str, tuple[int, str, Any]] = {}
+    for i, (cls, prefix) in enumerate(groups):
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            known[prefix + f.name] = (i, f.name, hints[f.name])
+    unknown = sorted(k for k in values if k not in known)
+    if unknown:
+        raise ValueError(f"{projector} has no option {', '.join(unknown)}; its options: "
+                         f"{', '.join(sorted(known))}")
+    per: list[dict[str, Any]] = [{} for _ in groups]
+    for key, value in values.items():
+        i, field_name, hint = known[key]
+        per[i][field_name] = _coerce(key, value, hint)
+    return [cls(**kw) for (cls, _), kw in zip(groups, per, strict=True)]
+
+
+def check(condition: bool, message: str) -> None:
+    """An option's range: a :class:`ValueError` with ``message`` when ``condition`` fails."""
+    if not condition:
+        raise ValueError(message)

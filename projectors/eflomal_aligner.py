@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projectors.word_alignment import Aligner, Links, combine_runs
+from projectors.base import check
+from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_runs
 
 __all__ = ["EflomalAligner", "EflomalOptions"]
 
@@ -54,6 +55,19 @@ class EflomalOptions:
     identity_prior: float = 0.0
     threshold: float = 0.5
     model: int = 3
+
+    def __post_init__(self) -> None:
+        check(self.symmetrisation in SYMMETRISATIONS,
+              f"symmetrisation must be one of {', '.join(SYMMETRISATIONS)}, got {self.symmetrisation!r}")
+        check(self.n_runs >= 1, f"n_runs must be at least 1, got {self.n_runs}")
+        check(self.n_samplers >= 1, f"n_samplers must be at least 1, got {self.n_samplers}")
+        check(self.rel_iterations > 0, f"rel_iterations must be above 0, got {self.rel_iterations}")
+        check(0 <= self.null_prior < 1, f"null_prior must be in [0, 1), got {self.null_prior}")
+        check(len(self.prefix_lens) > 0 and all(n >= 0 for n in self.prefix_lens),
+              f"prefix_lens must be one or more lengths >= 0, got {self.prefix_lens}")
+        check(self.identity_prior >= 0, f"identity_prior must be >= 0, got {self.identity_prior}")
+        check(0 < self.threshold <= 1, f"threshold must be in (0, 1], got {self.threshold}")
+        check(self.model in (1, 2, 3), f"model must be 1 (IBM1), 2 (HMM) or 3 (HMM + fertility), got {self.model}")
 
 
 def _clean(tokens: Sequence[str]) -> list[str]:

@@ -47,6 +47,15 @@ class SimAlignOptions:
     device: str | None = None
     max_length: int = 512
 
+    def __post_init__(self) -> None:
+        if self.method not in ("itermax", "argmax", "match"):
+            raise ValueError(f"method must be itermax, argmax or match, got {self.method!r}")
+        if self.layer < 0:
+            raise ValueError(f"layer must be >= 0, got {self.layer}")
+        for name in ("batch_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
 
 def argmax_links(sim: np.ndarray) -> np.ndarray:
     """Mutual argmax: 1 where a cell is the maximum of its row and of its column."""

@@ -56,6 +56,14 @@ class SpanOptions:
     sure: float = 0.5
     min_score: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name in ("lexical_min", "sure", "min_score"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"span_{name} must be in [0, 1], got {value}")
+        if self.gap < 0:
+            raise ValueError(f"span_gap must be >= 0, got {self.gap}")
+
 
 @dataclass
 class SpanResult:

@@ -216,7 +216,38 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
     if missing:
         raise ConfigError(f"stage {missing[0]} is not available in this build", where=where,
                           fix=f"install a workbench with the {missing[0]} stage, or remove its section")
+    _check_options(pl, proj_given="project" in raw, where=where)
     return pl
+
+
+def _check_options(pl: Pipeline, *, proj_given: bool, where: str) -> None:
+    """Stage options checked before anything runs (so a typo is not found after ingest and
+    translate): the projectors and their options, the filters and theirs, export formats."""
+    from workbench.filter.registry import get as get_filter
+    from workbench.filter.stage import parse_options
+    from workbench.project.build import MT_PROJECTORS, make_projector
+
+    if proj_given and not pl.projectors:
+        raise ConfigError("[project] names no projector", where=where,
+                          fix='write projector = "align.eflomal.v1" (or projectors = [...]), or drop the section')
+    if STAGES["project"].function is project:  # the real stage: its projectors are known here
+        for name in pl.projectors:
+            if not name.startswith(MT_PROJECTORS):  # MT-guided ones need the translate model
+                try:
+                    make_projector(name, pl.project_options)
+                except ConfigError as exc:
+                    raise ConfigError(exc.message, where=f"{where} [project]", fix=exc.fix) from None
+    if pl.filters and STAGES["filter"].function is filter_version:
+        try:
+            opts = parse_options(pl.filters, pl.filter_options)
+            for name in pl.filters:
+                get_filter(name, **opts[name])
+        except ConfigError as exc:
+            raise ConfigError(exc.message, where=f"{where} [filter]", fix=exc.fix) from None
+    for spec in pl.exports:
+        if spec["format"] not in EXPORTERS:
+            raise ConfigError(f"unknown export format {spec['format']!r}", where=f"{where} [[export]]",
+                              fix=f"use one of {sorted(EXPORTERS)}")
 
 
 def stage_executors(common: dict[str, Any], stages: dict[str, dict[str, Any]], out_dir: Path,

@@ -8,7 +8,8 @@ import pytest
 
 from tests.fixtures import pipeline_stages
 from workbench.core.errors import ConfigError
-from workbench.pipeline import STAGES, StageHook, _attach_sig, load_pipeline, run_pipeline
+from workbench.pipeline import STAGES, StageHook, load_pipeline, run_pipeline
+from workbench.pipeline.stages import _attach_sig
 from workbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,55 @@
+"""A pipeline file's stage options are checked before anything runs: a typo is an error naming
+the valid options, not a stage silently skipped or a failure after ingest and attach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.core.errors import ConfigError
+from workbench.pipeline import load_pipeline, run_pipeline
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _pipeline(tmp_path: Path, extra: str) -> Path:
+    p = tmp_path / "p.toml"
+    p.write_text(f"""
+[pipeline]
+out_dir = "out"
+[source]
+path = "{DATA / 'sample-en.conll'}"
+lang = "en"
+name = "sample-en"
+[translations]
+de = "{DATA / 'sample-de.txt'}"
+{extra}
+""")
+    return p
+
+
+@pytest.mark.parametrize("extra,match", [
+    ('[project]\nprojektor = "align.eflomal.v1"\n', r"\[project\] names no projector"),
+    ('[project]\n', r"\[project\] names no projector"),
+    ('[project]\nprojector = "align.eflomal.v1"\nn_runs = "abc"\n', "n_runs must be a whole number"),
+    ('[project]\nprojector = "align.eflomal.v1"\nnruns = 2\n', "has no option nruns; its options: .*n_runs"),
+    ('[project]\nprojector = "align.eflomal.v1"\n[filter]\nfilters = ["length-ratio.v1"]\n'
+     '"length-ratio.v1" = { maxx = 2 }\n', "has no option 'maxx'"),
+    ('[project]\nprojector = "align.eflomal.v1"\n[filter]\nfilters = ["no-such.v1"]\n', "unknown filter"),
+    ('[[export]]\nformat = "xml"\npath = "x"\n', "unknown export format 'xml'"),
+])
+def test_a_bad_stage_option_is_an_error_before_anything_runs(tmp_path, extra, match):
+    p = _pipeline(tmp_path, extra)
+    with pytest.raises(ConfigError, match=match):
+        load_pipeline(p)
+    with pytest.raises(ConfigError, match=match):
+        run_pipeline(p, dry_run=True)
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
+
+
+def test_good_options_pass_the_checks(tmp_path):
+    p = _pipeline(tmp_path, '[project]\nprojector = "align.eflomal.v1"\nn_runs = 2\nspan_gap = 1\n'
+                            '[filter]\nfilters = ["length-ratio.v1"]\n"length-ratio.v1" = { max = 2.5 }\n')
+    pl = load_pipeline(p)
+    assert pl.projectors == ["align.eflomal.v1"] and pl.filters == ["length-ratio.v1"]

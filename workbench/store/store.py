@@ -38,7 +38,8 @@ from workbench.core.errors import InputError, RefError, StoreError, StoreLockedE
 from workbench.core.records import Example
 from workbench.core.signature import Signature
 from workbench.store.engine import ENGINE, Busy, quote
-from workbench.store.schema import VIEWS, ensure_schema, has_table
+from workbench.store.inspect import inspect
+from workbench.store.schema import ensure_schema, has_table
 
 if TYPE_CHECKING:
     import datasets
@@ -304,14 +305,9 @@ class Store:
         return datasets.Dataset(self.to_arrow(ref))
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
-        """Run a read-only SQL query; returns an Arrow table."""
-        with self.connect() as con:
-            try:
-                rel = con.sql(query, params=list(params) if params else None)
-                return rel.to_arrow_table() if rel is not None else pa.table({})
-            except duckdb.Error as exc:
-                raise StoreError(f"SQL error: {exc}", fix="check the query; tables: versions, "
-                                 f"examples; views: {', '.join(VIEWS)}") from None
+        """Run read-only inspection SQL (one or more queries; the last one's result) where it
+        cannot write anything: :mod:`workbench.store.inspect`."""
+        return inspect(self.path, query, params, lock_timeout=self.lock_timeout)
 
     # -- writing -------------------------------------------------------------------------------
     def write_version(

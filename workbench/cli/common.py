@@ -69,11 +69,11 @@ DbOpt = Annotated[
 ]
 
 
-def store_at(db: Path | None) -> Any:
+def store_at(db: Path | None, *, init: bool = False) -> Any:
     """The store named by ``--db`` / ``WORKBENCH_DB`` (default ``workbench.duckdb``)."""
     from workbench.store.store import Store
 
-    return Store(db) if db else Store()
+    return Store(db, init=init) if db else Store(init=init)
 
 
 def arrow_table(tbl: Any, limit: int | None = None) -> Table:

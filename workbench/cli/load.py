@@ -27,6 +27,8 @@ def ingest(
                      "dataset.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject ill-formed tag sequences instead of "
                       "repairing them.")] = False,
+    init: Annotated[bool, typer.Option("--init", help="Add the workbench tables to an existing DuckDB "
+                    "database that holds other tables (refused without it).")] = False,
     db: DbOpt = None,
 ) -> None:
     """Read a labelled file or dataset into a new stored version.
@@ -67,7 +69,7 @@ def ingest(
                        console=err, transient=True, disable=not err.is_terminal)
         with bar:
             task = bar.add_task(f"ingesting {path}", total=None)
-            v = run(path, name=name, store=store_at(db), lang=lang, format=fmt,
+            v = run(path, name=name, store=store_at(db, init=init), lang=lang, format=fmt,
                     progress=lambda n: bar.update(task, completed=n), **opts)
     for msg in shown:
         err.print(styled(("warning:", "yellow"), " ", msg))

@@ -18,6 +18,8 @@ def run_cmd(
     out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Override the pipeline's "
                        "out_dir (store, exports, reports).")] = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="Override the pipeline's store.")] = None,
+    init: Annotated[bool, typer.Option("--init", help="Add the workbench tables to an existing DuckDB "
+                    "database that holds other tables (refused without it).")] = False,
 ) -> None:
     """Run a pipeline: ingest, translate or attach translations, project, filter, export, report.
 
@@ -35,7 +37,7 @@ def run_cmd(
         console.print(styled((f"{status:>9}", colours.get(step.status, "white")),
                              f" {step.stage:<9} {step.target:<12} {refs} {step.detail}".rstrip()))
 
-    steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show)
+    steps = run_pipeline(pipeline, dry_run=dry_run, out_dir=out_dir, db=db, on_step=show, init=init)
     ran = sum(s.status == "run" for s in steps)
     skipped = sum(s.status == "skip" for s in steps)
     pending = sum(s.status == "pending" for s in steps)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from workbench.cli.common import DbOpt, app, arrow_table, console, store_at, styled
-from workbench.core.errors import ConfigError
+from workbench.core.errors import ConfigError, StoreError
 
 
 @app.command()
@@ -24,6 +24,10 @@ def versions(
     Example: workbench versions
     """
     store = store_at(db)
+    if not store.path.exists():
+        raise StoreError(f"no corpus store at {store.path}",
+                         fix="ingest a corpus first (workbench ingest PATH --name NAME), or pass --db / "
+                             "set WORKBENCH_DB to the right file")
     all_versions = store.versions()
     vs = [v for v in all_versions if corpus is None or v.corpus == corpus]
     t = Table()

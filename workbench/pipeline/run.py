@@ -252,12 +252,14 @@ def run_pipeline(
     dry_run: bool = False,
     out_dir: str | Path | None = None,
     db: str | Path | None = None,
+    init: bool = False,
     on_step: Callable[[PlanStep], None] | None = None,
 ) -> list[PlanStep]:
     """Run (or with ``dry_run`` only plan) the pipeline in ``path``; returns its steps.
 
-    ``on_step(step)`` is called as each step is decided (the CLI prints it).
+    ``on_step(step)`` is called as each step is decided (the CLI prints it); ``init`` lets the
+    store be a DuckDB database that holds other tables (:class:`~workbench.store.store.Store`).
     """
     pl = load_pipeline(path, out_dir=out_dir, db=db)
-    store = Store(pl.db)
+    store = Store(pl.db, init=init)
     return _Runner(pl, store, dry_run, on_step).run()

@@ -11,7 +11,7 @@ import hashlib
 
 import duckdb
 
-__all__ = ["CACHE_TABLE", "DDL", "SCHEMA_VERSION", "VIEWS", "ensure_schema", "has_table"]
+__all__ = ["CACHE_TABLE", "DDL", "SCHEMA_VERSION", "VIEWS", "NotAStore", "ensure_schema", "has_table"]
 
 SCHEMA_VERSION = 1
 
@@ -125,15 +125,32 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+class NotAStore(Exception):
+    """The database holds tables of its own and no workbench schema (``tables``: some names)."""
+
+    def __init__(self, tables: list[str]):
+        super().__init__(", ".join(tables))
+        self.tables = tables
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, *, adopt: bool = False) -> None:
     """Run the schema statements (:data:`DDL`, :data:`VIEWS`) unless the file already has
-    exactly these: their hash is kept in ``store_meta`` so a write skips them all."""
+    exactly these: their hash is kept in ``store_meta`` so a write skips them all.
+
+    A database that holds tables but no ``store_meta`` is somebody else's: :class:`NotAStore`
+    unless ``adopt`` (nothing is written into it then)."""
     stmts = [*DDL, *VIEWS.values()]
     digest = hashlib.sha256("\0".join(stmts).encode()).hexdigest()[:16]
     try:
         row = con.execute("SELECT value FROM store_meta WHERE key = 'schema'").fetchall()
     except duckdb.CatalogException:
-        row = []
+        row = None
+        if not adopt:
+            found = [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                "ORDER BY table_name LIMIT 5").fetchall()]
+            if found:
+                raise NotAStore(found) from None
     if row and row[0][0] == digest:
         return
     for st in stmts:

@@ -39,7 +39,7 @@ from workbench.core.records import Example
 from workbench.core.signature import Signature
 from workbench.store.engine import ENGINE, Busy, quote
 from workbench.store.inspect import inspect
-from workbench.store.schema import ensure_schema, has_table
+from workbench.store.schema import NotAStore, ensure_schema, has_table
 
 if TYPE_CHECKING:
     import datasets
@@ -104,6 +104,8 @@ class Store:
         memory_limit: DuckDB memory limit of write connections (env ``WORKBENCH_DUCKDB_MEMORY``,
             default ``128MB``): a large insert then evicts or spills instead of growing the
             process with the corpus. Read connections keep DuckDB's default.
+        init: add the workbench tables to a DuckDB database that holds other tables (without
+            it such a file is refused, so a user's own database is never written into).
     """
 
     path: Path = field(default_factory=default_db_path)
@@ -113,6 +115,7 @@ class Store:
     memory_limit: str = field(
         default_factory=lambda: os.environ.get("WORKBENCH_DUCKDB_MEMORY", "128MB")
     )
+    init: bool = False
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -190,7 +193,14 @@ class Store:
                 except duckdb.Error:  # the current one is in use by another operation: keep it
                     pass
                 if fresh:
-                    ensure_schema(con)
+                    try:
+                        ensure_schema(con, adopt=self.init)
+                    except NotAStore as exc:
+                        raise StoreError(
+                            f"{self.path} is a DuckDB database but not a workbench store (it holds "
+                            f"{exc}); nothing was written to it", where=str(self.path),
+                            fix="choose another --db, or pass --init to add the workbench tables to "
+                                "this database") from None
             yield con
         finally:
             try:

@@ -97,7 +97,7 @@ def seeded_db(tmp_path_factory) -> Path:
         (["show", "nope"], "error: no version 'nope'"),
         (["show", "sample@9"], "error: no version 'sample@9'"),
         (["sql", "SELEC 1"], "error: SQL error"),
-        (["sql", "DROP TABLE examples"], "error: SQL error"),
+        (["sql", "DROP TABLE examples"], "error: read-only inspection"),
         (["export", "sample", "-f", "xml", "-o", "x.xml"], "error: unknown export format 'xml'"),
         (["diff", "sample", "nope@2"], "error: no version 'nope@2'"),
         (["ingest", "/no/such/file.conll", "--name", "x"], "error: /no/such/file.conll: no such file"),

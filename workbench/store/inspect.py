@@ -60,36 +60,40 @@ def statements(query: str) -> list[str]:
 
 
 def _open(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
-    """A private instance with ``path`` attached read-only and every way out closed."""
+    """A private instance with ``path`` attached read-only and every way out closed. While a
+    writer holds the file, the attach is retried often (a reader should slip in between a
+    stage's short writes), on the same instance (starting one costs more than an attach)."""
     deadline = time.monotonic() + lock_timeout
-    delay = 0.05
-    while True:
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute(f"ATTACH {quote(str(path))} AS store (READ_ONLY)")
-            break
-        except duckdb.IOException as exc:
-            con.close()
-            msg = str(exc)
-            if "lock" not in msg.lower():
-                raise StoreError(f"cannot open {path}: {msg}",
+    delay = 0.01
+    con = duckdb.connect(":memory:")
+    try:
+        while True:
+            try:
+                con.execute(f"ATTACH {quote(str(path))} AS store (READ_ONLY)")
+                break
+            except duckdb.IOException as exc:
+                msg = str(exc)
+                if "lock" not in msg.lower():
+                    raise StoreError(f"cannot open {path}: {msg}",
+                                     fix="is it a DuckDB file written by the workbench?") from None
+                if time.monotonic() >= deadline:
+                    pid = re.search(r"PID (\d+)", msg)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    raise StoreLockedError(
+                        f"the DuckDB lock on {path} is held by {holder}; gave up after {lock_timeout:g}s",
+                        fix="wait for the other workbench command to finish, or raise "
+                            "WORKBENCH_LOCK_TIMEOUT (seconds)") from None
+                time.sleep(min(delay, max(deadline - time.monotonic(), 0.005)))
+                delay = min(delay * 1.5, 0.1)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {path}: {exc}",
                                  fix="is it a DuckDB file written by the workbench?") from None
-            if time.monotonic() >= deadline:
-                pid = re.search(r"PID (\d+)", msg)
-                holder = f"process {pid.group(1)}" if pid else "another process"
-                raise StoreLockedError(
-                    f"the DuckDB lock on {path} is held by {holder}; gave up after {lock_timeout:g}s",
-                    fix="wait for the other workbench command to finish, or raise "
-                        "WORKBENCH_LOCK_TIMEOUT (seconds)") from None
-            time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
-            delay = min(delay * 1.5, 0.5)
-        except duckdb.Error as exc:
-            con.close()
-            raise StoreError(f"cannot open {path}: {exc}",
-                             fix="is it a DuckDB file written by the workbench?") from None
-    con.execute("USE store")
-    con.execute("SET enable_external_access = false")  # no files, no other databases
-    con.execute("SET lock_configuration = true")  # and no statement can switch it back
+        con.execute("USE store")
+        con.execute("SET enable_external_access = false")  # no files, no other databases
+        con.execute("SET lock_configuration = true")  # and no statement can switch it back
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

@@ -114,7 +114,7 @@ def test_sigkill_during_staging(store, base, big) -> None:
     leftover = list(store.path.parent.glob(".wb-stage-*"))
     assert leftover, "the killed process left its staging folder"
     # the next write cleans the dead process's staging folder and numbers on from @1
-    v = ingest(ROOT / "data" / "sample-en.conll", name="base", store=store)
+    v = ingest(ROOT / "data" / "sample-en.conll", name="base", store=store, force=True)
     assert v.ref == "base@2"
     assert not any(p.exists() for p in leftover)
     assert base() == ["base@1", "base@2"]

@@ -34,7 +34,7 @@ def test_ref_errors_list_known_corpora(store, sample_conll) -> None:
     with pytest.raises(StoreError, match="no corpus store"):
         store.resolve("s")
     ingest(sample_conll, name="alpha", store=store)
-    ingest(sample_conll, name="alpha", store=store)
+    ingest(sample_conll, name="alpha", store=store, force=True)  # the same file again: a new version
     ingest(sample_conll, name="beta", store=store)
     with pytest.raises(RefError, match="no version 'gamma'") as info:
         store.resolve("gamma")

@@ -27,6 +27,8 @@ def ingest(
                      "dataset.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject ill-formed tag sequences instead of "
                       "repairing them.")] = False,
+    force: Annotated[bool, typer.Option(help="Store a new version even when this input was ingested "
+                     "under this name with these options already.")] = False,
     init: Annotated[bool, typer.Option("--init", help="Add the workbench tables to an existing DuckDB "
                     "database that holds other tables (refused without it).")] = False,
     db: DbOpt = None,
@@ -69,10 +71,16 @@ def ingest(
                        console=err, transient=True, disable=not err.is_terminal)
         with bar:
             task = bar.add_task(f"ingesting {path}", total=None)
-            v = run(path, name=name, store=store_at(db, init=init), lang=lang, format=fmt,
+            store = store_at(db, init=init)
+            before = {x.id for x in store.versions(name)}
+            v = run(path, name=name, store=store, lang=lang, format=fmt, force=force,
                     progress=lambda n: bar.update(task, completed=n), **opts)
     for msg in shown:
         err.print(styled(("warning:", "yellow"), " ", msg))
     if count > len(shown):
         err.print(styled((f"... and {count - len(shown)} more warnings", "yellow")))
+    if v.id in before:
+        console.print(styled("already stored ", (v.ref, "bold"), f": {v.n_examples} examples, {v.n_spans} "
+                             "spans (the same input and options; --force stores a new version)"))
+        return
     console.print(styled("stored ", (v.ref, "bold"), f": {v.n_examples} examples, {v.n_spans} spans"))

@@ -222,7 +222,7 @@ def filter_version(
         try:
             out = store.write_version(kept_examples(), corpus=v.corpus, stage="filter", signature=sig,
                                       parents=[v], params=params, lang=v.lang, on_commit=on_commit,
-                                      validate=False)
+                                      validate=False, reuse=not force)
         finally:
             if writer.is_open:
                 writer.close()

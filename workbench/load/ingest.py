@@ -73,10 +73,9 @@ def ingest_signature(source: Any, *, lang: str = "", format: str | None = None,
     sig = Signature("ingest").add("format", fmt).add("lang", lang or None)
     if is_path and Path(source).is_file():
         sig.add("src", f"{Path(source).name}#{_file_hash(Path(source))}")
-    elif is_path and Path(source).is_dir():  # a dataset directory: its files' names, sizes, times
+    elif is_path and Path(source).is_dir():  # a dataset directory: its files' names and contents
         root = Path(source)
-        listing = sorted((str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns)
-                         for f in root.rglob("*") if f.is_file())
+        listing = sorted((str(f.relative_to(root)), _file_hash(f)) for f in root.rglob("*") if f.is_file())
         sig.add("src", f"{root.name}#{content_hash(listing)}")
     elif is_path:
         sig.add("src", str(source))
@@ -95,9 +94,13 @@ def ingest(
     lang: str = "",
     format: str | None = None,
     progress: Callable[[int], None] | None = None,
+    force: bool = False,
     **options: Any,
 ) -> Version:
     """Read ``source`` (path or ``datasets`` object) and store it as a new version of ``name``.
+
+    A version of ``name`` with the same signature (same input content, format and options) is
+    returned as it is, as every stage does; ``force`` stores a new one.
 
     Options go to the reader (``scheme``, ``tag_column``, ``strict``, ``split``, ...). Nothing is
     stored when the input has an error (or holds no example). ``progress(n)`` is called with the
@@ -112,8 +115,12 @@ def ingest(
     is_path = isinstance(source, (str, Path))
     fmt = format or (detect_format(source) if is_path else "hf")
     sig = ingest_signature(source, lang=lang, format=fmt, **options)
+    if not force:
+        done = store.find(sig.key())
+        if done is not None and done.corpus == name:
+            return done
     params = {"source": str(source) if is_path else type(source).__name__, "format": fmt,
               "lang": lang, **options}
     examples = _nonempty(read(source, format=fmt, lang=lang, **options), source, params)
     return store.write_version(examples, corpus=name, stage="ingest", signature=sig,
-                               params=params, lang=lang or None, progress=progress)
+                               params=params, lang=lang or None, progress=progress, reuse=not force)

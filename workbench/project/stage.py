@@ -150,6 +150,6 @@ def project(
                 for t, s, p in zip(tgts, srcs, projs, strict=True)]
 
     out = store.write_version(batches(), corpus=v.corpus, stage="project", signature=sig,
-                              parents=[v, src_v], params=params, lang=v.lang)
+                              parents=[v, src_v], params=params, lang=v.lang, reuse=not force)
     report.version = out
     return out

@@ -334,6 +334,7 @@ class Store:
         validate: bool = True,
         on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        reuse: bool = False,
     ) -> Version:
         """Write a new immutable version of ``corpus`` and return it.
 
@@ -343,6 +344,8 @@ class Store:
         version_id)`` runs inside that transaction, for stages that write side tables (filter
         decisions, cache). ``progress(n)`` is called with the number of examples staged so far.
         Duplicate example ids and invalid examples raise :class:`InputError`; nothing is written.
+        With ``reuse``, a version of ``corpus`` with the same signature committed meanwhile (by
+        another process running the same stage) is returned instead of a second one.
         """
         if not _NAME_RE.match(corpus):
             raise InputError(
@@ -362,7 +365,7 @@ class Store:
                                     progress=progress)
                 _check_unique_ids(staged)
                 number = self._commit(staged, corpus, stage, parent_ids, sig, key, params, lang,
-                                      n_ex, n_sp, on_commit)
+                                      n_ex, n_sp, on_commit, reuse)
         except OSError as exc:
             what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
             raise StoreError(f"cannot write the store: {what}", where=str(self.path),
@@ -374,11 +377,19 @@ class Store:
 
     def _commit(self, staged: Path, corpus: str, stage: str, parent_ids: list[int], sig: str, key: str,
                 params: dict[str, Any] | None, lang: str | None, n_ex: int, n_sp: int,
-                on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None) -> int:
-        """Insert a staged version in one transaction; returns its number."""
+                on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None,
+                reuse: bool = False) -> int:
+        """Insert a staged version in one transaction; returns its number (with ``reuse``, that
+        of a version with the same corpus and signature already there, inserting nothing)."""
         with self.connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
+                if reuse:  # decided inside the write transaction: two runs at once make one version
+                    same = con.execute("SELECT number FROM versions WHERE corpus=? AND signature_key=? "
+                                       "ORDER BY id DESC LIMIT 1", [corpus, key]).fetchall()
+                    if same:
+                        con.execute("ROLLBACK")
+                        return int(same[0][0])
                 vid = con.execute("SELECT nextval('version_ids')").fetchone()[0]  # type: ignore[index]
                 number = con.execute(
                     "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE corpus=?", [corpus]

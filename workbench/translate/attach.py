@@ -83,8 +83,12 @@ def attach(
     if not p.is_file():
         raise InputError("no such file", where=str(p), fix="check the path of the translations file")
     sig = attach_signature(source, p, tgt_lang=tgt_lang)
+    corpus = name or f"{source.corpus}.{tgt_lang}"
+    done = store.find(sig.key())
+    if done is not None and done.corpus == corpus:  # the same file attached before
+        return done
     return store.write_version(
-        _examples(store, source, p, tgt_lang), corpus=name or f"{source.corpus}.{tgt_lang}",
+        _examples(store, source, p, tgt_lang), corpus=corpus,
         stage="translate", signature=sig, parents=[source], lang=tgt_lang,
-        params={"translations": str(p), "src_lang": source.lang, "tgt_lang": tgt_lang},
+        params={"translations": str(p), "src_lang": source.lang, "tgt_lang": tgt_lang}, reuse=True,
     )

@@ -124,7 +124,7 @@ def translate(
         chunks = engine.run(store.iter_batches(source, options.read_chunk), source.n_examples)
         v = store.write_version(chunks, corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tag,
-                                batch_size=options.read_chunk, on_commit=engine.commit)
+                                batch_size=options.read_chunk, on_commit=engine.commit, reuse=True)
         if progress:
             final = Progress(**asdict(engine.stats))
             final.elapsed, final.finished, final.version = time.monotonic() - engine.t0, True, v.ref

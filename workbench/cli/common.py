@@ -69,11 +69,24 @@ DbOpt = Annotated[
 ]
 
 
-def store_at(db: Path | None, *, init: bool = False) -> Any:
-    """The store named by ``--db`` / ``WORKBENCH_DB`` (default ``workbench.duckdb``)."""
+LockTimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option("--lock-timeout", envvar="WORKBENCH_COMMIT_TIMEOUT", help="Seconds the final commit "
+                 "waits while another process holds the store (a long read); default: as long as it "
+                 "takes, so computed work is not lost.", show_default=False),
+]
+
+
+def store_at(db: Path | None, *, init: bool = False, lock_timeout: float | None = None) -> Any:
+    """The store named by ``--db`` / ``WORKBENCH_DB`` (default ``workbench.duckdb``); while it
+    waits for the lock it says so on stderr every few seconds."""
     from workbench.store.store import Store
 
-    return Store(db, init=init) if db else Store(init=init)
+    store = Store(db, init=init) if db else Store(init=init)
+    if lock_timeout is not None:
+        store.commit_timeout = lock_timeout
+    store.on_wait = lambda msg: err.print(styled(("waiting:", "yellow"), " ", msg))
+    return store
 
 
 def arrow_table(tbl: Any, limit: int | None = None) -> Table:

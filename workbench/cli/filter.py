@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, store_at, styled
+from workbench.cli.common import DbOpt, LockTimeoutOpt, app, console, store_at, styled
 
 
 @app.command("filter")
@@ -20,6 +20,7 @@ def filter_cmd(
     option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="A filter option "
                       "FILTER.OPTION=VALUE, e.g. length-ratio.v1.max=2.5 (repeatable).")] = None,
     force: Annotated[bool, typer.Option(help="Filter again even if the same filters already ran.")] = False,
+    lock_timeout: LockTimeoutOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Keep the examples that pass every filter, as a new version; every decision is stored
@@ -39,7 +40,7 @@ def filter_cmd(
                               fix="write FILTER.OPTION=VALUE, e.g. length-ratio.v1.max=2.5")
         opts[key.strip()] = value.strip()
     with console.status(f"filtering {ref} ..."):
-        r = run(ref, filters=names, options=opts, store=store_at(db), force=force)
+        r = run(ref, filters=names, options=opts, store=store_at(db, lock_timeout=lock_timeout), force=force)
     console.print(styled("stored ", (r.version.ref, "bold"), f": {r.n_input} examples in, {r.n_kept} kept, "
                          f"{r.n_rejected} rejected"))
     t = Table("filter", "rejected")

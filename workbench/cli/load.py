@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from workbench.cli.common import DbOpt, app, console, err, store_at, styled
+from workbench.cli.common import DbOpt, LockTimeoutOpt, app, console, err, store_at, styled
 
 
 @app.command()
@@ -31,6 +31,7 @@ def ingest(
                      "under this name with these options already.")] = False,
     init: Annotated[bool, typer.Option("--init", help="Add the workbench tables to an existing DuckDB "
                     "database that holds other tables (refused without it).")] = False,
+    lock_timeout: LockTimeoutOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Read a labelled file or dataset into a new stored version.
@@ -71,7 +72,7 @@ def ingest(
                        console=err, transient=True, disable=not err.is_terminal)
         with bar:
             task = bar.add_task(f"ingesting {path}", total=None)
-            store = store_at(db, init=init)
+            store = store_at(db, init=init, lock_timeout=lock_timeout)
             before = {x.id for x in store.versions(name)}
             v = run(path, name=name, store=store, lang=lang, format=fmt, force=force,
                     progress=lambda n: bar.update(task, completed=n), **opts)

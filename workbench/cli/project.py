@@ -11,7 +11,16 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, executor_options, parse_options, store_at, styled
+from workbench.cli.common import (
+    DbOpt,
+    LockTimeoutOpt,
+    app,
+    console,
+    executor_options,
+    parse_options,
+    store_at,
+    styled,
+)
 from workbench.core.errors import ConfigError
 
 
@@ -52,6 +61,7 @@ def project_cmd(
     align_corpus: Annotated[Optional[Path], typer.Option(help="Extra unlabelled parallel text "
                             "('src tokens ||| tgt tokens' per line) for statistical aligners.")] = None,
     force: Annotated[bool, typer.Option(help="Project again even if an identical version exists.")] = False,
+    lock_timeout: LockTimeoutOpt = None,
     db: DbOpt = None,
     executor_options: Any = None,
 ) -> None:
@@ -89,7 +99,7 @@ def project_cmd(
         raise ConfigError("give a version REF, or --source/--target/-o",
                           fix="workbench project NAME@N, or workbench project --source ... ")
     with console.status(f"projecting {ref} ..."):
-        v = project(ref, projector=projector, options=opts, store=store_at(db), source=source_ref,
+        v = project(ref, projector=projector, options=opts, store=store_at(db, lock_timeout=lock_timeout), source=source_ref,
                     extra=extra, force=force, report=rep, executor=ex_opts)
     _print_report(rep)
     console.print(styled("stored ", (v.ref, "bold"), f": {v.n_examples} examples, {v.n_spans} spans"))

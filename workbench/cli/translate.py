@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from workbench.cli.common import DbOpt, app, console, err, executor_options, store_at, styled
+from workbench.cli.common import DbOpt, LockTimeoutOpt, app, console, err, executor_options, store_at, styled
 
 models_app = typer.Typer(help="Convert and list translation models (CTranslate2 cache in "
                          "$WORKBENCH_HOME, default ~/.cache/workbench/models).", no_args_is_help=True)
@@ -48,11 +48,15 @@ def translate_cmd(
     split: Annotated[bool, typer.Option("--split/--no-split", help="Split inputs over the model "
                      "limit at sentence boundaries (--no-split: fail on them).")] = True,
     token_logprobs: Annotated[bool, typer.Option(help="Store per-token log-probs (slower).")] = False,
+    flush_seconds: Annotated[float, typer.Option(min=0.0, help="Most seconds between writes of finished "
+                             "translations to the cache: what a killed run loses at most, besides "
+                             "the batches in flight.")] = 2.0,
     family: Annotated[Optional[str], typer.Option(help="Model family when the model's files cannot "
                       "tell: marian.v1, nllb.v1, m2m100.v1 or madlad.v1.")] = None,
     pair: Annotated[Optional[str], typer.Option(help="Language pair of a single-pair model (OPUS-MT), "
                     "e.g. en-de, when its files and name cannot tell.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    lock_timeout: LockTimeoutOpt = None,
     db: DbOpt = None,
     executor_options: Any = None,
 ) -> None:
@@ -75,7 +79,7 @@ def translate_cmd(
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
         intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, name=name,
-        family=family, pair=pair)
+        family=family, pair=pair, flush_seconds=flush_seconds)
     ex_opts = executor_options
     finals: list[Any] = []
     bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
@@ -92,7 +96,7 @@ def translate_cmd(
         if p.finished:
             finals.append(p)
 
-    store = store_at(db)
+    store = store_at(db, lock_timeout=lock_timeout)
     source = store.resolve(ref)
     if source.stage != "ingest":  # allowed (pivoting), but rarely meant
         err.print(styled(("warning:", "yellow"), f" {source.ref} is a {source.stage} version, not an ingested "

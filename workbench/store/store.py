@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Store", "Version", "default_db_path", "EXAMPLE_SCHEMA", "clean_stale_dirs", "stale_prefix"]
 
+#: seconds between two "waiting for the store lock" reports
+WAIT_REPORT_SECONDS = 10.0
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
 
@@ -106,6 +108,10 @@ class Store:
             process with the corpus. Read connections keep DuckDB's default.
         init: add the workbench tables to a DuckDB database that holds other tables (without
             it such a file is refused, so a user's own database is never written into).
+        commit_timeout: seconds a stage's final commit waits for the lock (env
+            ``WORKBENCH_COMMIT_TIMEOUT``; default: without limit, so computed work is never lost
+            to a long read in another process).
+        on_wait: called with a message every :data:`WAIT_REPORT_SECONDS` while waiting for the lock.
     """
 
     path: Path = field(default_factory=default_db_path)
@@ -116,13 +122,18 @@ class Store:
         default_factory=lambda: os.environ.get("WORKBENCH_DUCKDB_MEMORY", "128MB")
     )
     init: bool = False
+    commit_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("WORKBENCH_COMMIT_TIMEOUT", "inf"))
+    )
+    on_wait: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
 
     # -- connections ---------------------------------------------------------------------------
     @contextmanager
-    def connect(self, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, *, read_only: bool = True,
+                timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held for one operation; retries while another process holds the lock.
 
         The file is attached to this process's DuckDB instance for the operation and detached
@@ -140,9 +151,12 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         key = str(self.path.resolve())
-        deadline = time.monotonic() + self.lock_timeout
+        limit = self.lock_timeout if timeout is None else timeout
+        start = time.monotonic()
+        deadline = start + limit
         delay = 0.05
         busy = False
+        next_report = start + WAIT_REPORT_SECONDS
         while True:
             try:
                 inst, att, fresh = ENGINE.attach(key, read_only)
@@ -161,17 +175,21 @@ class Store:
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {exc}",
                                  fix="is it a DuckDB file written by the workbench?") from None
-            if time.monotonic() >= deadline:
-                pid = re.search(r"PID (\d+)", msg)
-                holder = (f"process {pid.group(1)}" if pid else "this process" if busy
-                          else "another process")
+            now = time.monotonic()
+            pid = re.search(r"PID (\d+)", msg)
+            holder = (f"process {pid.group(1)}" if pid else "this process" if busy
+                      else "another process")
+            if now >= deadline:
                 raise StoreLockedError(
                     f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
-                    f"{self.lock_timeout:g}s ({msg.strip()})",
+                    f"{limit:g}s ({msg.strip()})",
                     fix="wait for the other workbench command to finish, or raise "
                     "WORKBENCH_LOCK_TIMEOUT (seconds)",
                 ) from None
-            time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
+            if self.on_wait is not None and now >= next_report:
+                self.on_wait(f"waiting for the store lock held by {holder} ({now - start:.0f} s)")
+                next_report = now + WAIT_REPORT_SECONDS
+            time.sleep(min(delay, max(deadline - now, 0.01)))
             delay = min(delay * 1.5, 0.5)
         try:
             con = inst.cursor()
@@ -381,7 +399,7 @@ class Store:
                 reuse: bool = False) -> int:
         """Insert a staged version in one transaction; returns its number (with ``reuse``, that
         of a version with the same corpus and signature already there, inserting nothing)."""
-        with self.connect(read_only=False) as con:
+        with self.connect(read_only=False, timeout=self.commit_timeout) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 if reuse:  # decided inside the write transaction: two runs at once make one version

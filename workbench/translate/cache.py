@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workbench.core.errors import StoreLockedError
 from workbench.store.schema import CACHE_TABLE, has_table
 from workbench.store.store import Store
 
@@ -68,10 +69,20 @@ def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str,
     con.unregister("new_rows")
 
 
-def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> None:
-    """:func:`insert` in one short write transaction of its own."""
-    with store.connect(read_only=False) as con:
-        insert(con, rows, **kw)
+#: seconds a cache write waits for the lock before it gives up (its rows stay pending for the next
+#: flush): none, one try, so a held lock costs the translation nothing
+FLUSH_LOCK_WAIT = 0.0
+
+
+def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> bool:
+    """:func:`insert` in one short write transaction of its own; ``False`` when another process
+    holds the lock (a long read): the caller keeps the rows and tries again later."""
+    try:
+        with store.connect(read_only=False, timeout=FLUSH_LOCK_WAIT) as con:
+            insert(con, rows, **kw)
+    except StoreLockedError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,6 @@ class TranslationCache:
         insert(con, rows, model=self.model, params=self.params, src_lang=self.src_lang,
                tgt_lang=self.tgt_lang)
 
-    def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        write(self.store, rows, model=self.model, params=self.params, src_lang=self.src_lang,
+    def write(self, rows: Sequence[dict[str, Any]]) -> bool:
+        return write(self.store, rows, model=self.model, params=self.params, src_lang=self.src_lang,
               tgt_lang=self.tgt_lang)

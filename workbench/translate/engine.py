@@ -121,10 +121,13 @@ class Engine:
 
     def flush(self, con: Any = None) -> None:
         """Write pending rows to the cache: in a short transaction of its own, or on ``con``
-        (the version's transaction, for the last rows). Without a cache they are dropped."""
+        (the version's transaction, for the last rows). Without a cache they are dropped; when
+        another process holds the lock they stay pending for the next flush."""
         if self.pending_rows:
             if self.cache is not None and con is None:
-                self.cache.write(self.pending_rows)
+                if not self.cache.write(self.pending_rows):  # the lock is held: keep them, retry later
+                    self.last_flush = time.monotonic()
+                    return
             elif self.cache is not None:
                 self.cache.insert(con, self.pending_rows)
             for r in self.pending_rows:

@@ -32,7 +32,8 @@ class TranslateOptions:
         read_chunk: source examples read, sorted and queued at a time (bounds memory).
         flush_every: sentences between cache writes; with ``flush_seconds``, bounds what a
             killed run loses (each write is a short transaction).
-        flush_seconds: most seconds between cache writes while sentences are pending.
+        flush_seconds: most seconds between cache writes while sentences are pending (what a
+            killed run loses at most, besides the batches in flight).
         name: output corpus name; default ``{source corpus}.{tgt}`` (``{tgt}`` is substituted).
         family: the model family (``marian.v1``, ``nllb.v1``, ...) when its files cannot tell.
         pair: the language pair of a single-pair model (``en-de``) when its files cannot tell.
@@ -54,7 +55,7 @@ class TranslateOptions:
     token_logprobs: bool = False
     read_chunk: int = 2000
     flush_every: int = 2000
-    flush_seconds: float = 10.0
+    flush_seconds: float = 2.0
     name: str | None = None
     family: str | None = None
     pair: str | None = None

@@ -112,10 +112,11 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
     def flush(con: Any = None) -> None:
         if pending:
             rows = list(pending.values())
-            if con is None:
-                cache.write(rows)
-            else:
+            if con is not None:
                 cache.insert(con, rows)
+            elif not cache.write(rows):  # the lock is held: keep them for the next flush
+                last_flush[0] = time.monotonic()
+                return
             pending.clear()
         last_flush[0] = time.monotonic()
 

@@ -30,13 +30,26 @@ def versions(
                              "set WORKBENCH_DB to the right file")
     all_versions = store.versions()
     vs = [v for v in all_versions if corpus is None or v.corpus == corpus]
-    t = Table()
-    for col in ("ref", "stage", "parents", "lang", "examples", "spans", "created", "signature"):
-        t.add_column(col, overflow="fold")
+    # fits the terminal (80 columns too): the signature, without the version and stage the row
+    # shows already, is cut to the width the other columns leave; `show` prints it whole
     by_id = {v.id: v.ref for v in all_versions}
+    rows = []
     for v in vs:
-        t.add_row(v.ref, v.stage, ",".join(by_id.get(p, str(p)) for p in v.parents), v.lang or "",
-                  str(v.n_examples), str(v.n_spans), f"{v.created_at:%Y-%m-%d %H:%M}", v.signature)
+        sig = v.signature.split("|", 2)[-1] if v.signature.startswith("wb:") else v.signature
+        rows.append([v.ref, v.stage, ",".join(by_id.get(p, str(p)) for p in v.parents), v.lang or "",
+                     str(v.n_examples), str(v.n_spans), f"{v.created_at:%m-%d %H:%M}", sig])
+    heads = ["ref", "stage", "parents", "lang", "examples", "spans", "created", "signature"]
+    if console.width < 120:  # a narrow terminal: parents and dates give way (`show` has them)
+        keep = [i for i, h in enumerate(heads) if h not in ("parents", "created")]
+        heads, rows = [heads[i] for i in keep], [[r[i] for i in keep] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads[:-1])]
+    room = max(16, console.width - sum(widths) - 3 * len(heads) - 1)
+    t = Table(caption="full signatures: workbench show REF" if any(len(r[-1]) > room for r in rows) else None,
+              caption_justify="left")
+    for h in heads:
+        t.add_column(h, no_wrap=True, justify="right" if h in ("examples", "spans") else "left")
+    for r in rows:
+        t.add_row(*r[:-1], r[-1] if len(r[-1]) <= room else r[-1][:room - 1] + "…")
     console.print(t)
 
 
@@ -52,7 +65,10 @@ def show(
     """
     store = store_at(db)
     v = store.resolve(ref)
-    console.print(styled((v.ref, "bold"), f" stage={v.stage} examples={v.n_examples} spans={v.n_spans}"))
+    by_id = {x.id: x.ref for x in store.versions()}
+    parents = ",".join(by_id.get(p, str(p)) for p in v.parents)
+    console.print(styled((v.ref, "bold"), f" stage={v.stage} examples={v.n_examples} spans={v.n_spans} "
+                         f"parents={parents or '-'} created={v.created_at:%Y-%m-%d %H:%M}"))
     console.print(f"signature: {v.signature}", soft_wrap=True)  # one line: copy-pasteable
     shown = 0
     for ex in store.examples(v, batch_size=max(limit, 1)):

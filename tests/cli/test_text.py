@@ -92,3 +92,10 @@ def test_export_takes_its_format_from_the_output_name(db, tmp_path):
     assert r.exit_code == 1 and "cannot tell the export format" in r.output
     r = _run("export", "xabc", "-o", str(tmp_path / "hf"), "--db", str(db))
     assert r.exit_code == 0 and (tmp_path / "hf" / "README.md").is_file(), r.output
+
+
+def test_report_html_to_an_unwritable_place_is_an_error(db, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = _run("report", "xabc", "--html", str(blocker / "r.html"), "--db", str(db))
+    assert r.exit_code == 1 and "cannot write the report" in r.output and "Traceback" not in r.output

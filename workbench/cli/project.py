@@ -126,6 +126,8 @@ def project_back_cmd(
     original_format: Annotated[Optional[str], typer.Option(help="lines, conll or jsonl (default: by "
                                "extension).")] = None,
     scheme: Annotated[str, typer.Option(help="Tag scheme of CoNLL input/output.")] = "iob2",
+    option: Annotated[Optional[list[str]], typer.Option(
+        "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, span_gap=1.")] = None,
 ) -> None:
     """Write spans predicted on English translations back onto the original sentences.
 
@@ -144,7 +146,7 @@ def project_back_cmd(
 
         mt = CT2Model(model, source_prefix=source_prefix.split(",") if source_prefix else (),
                       target_prefix=target_prefix.split(",") if target_prefix else ())
-    proj = back_projector(projector, model=mt)
+    proj = back_projector(projector, parse_options(option), model=mt)
     en_opts = {"scheme": scheme} if str(english).endswith((".conll", ".iob", ".bio", ".tsv")) else {}
     origs = read_originals(original, original_format)
     results = project_back(origs, read(english, **en_opts), proj)

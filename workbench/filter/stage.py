@@ -23,7 +23,7 @@ from typing import Any, get_type_hints
 
 import pyarrow as pa
 
-from workbench.core.errors import ConfigError
+from workbench.core.errors import ConfigError, StoreError
 from workbench.core.records import Example
 from workbench.core.signature import Signature
 from workbench.filter.base import Filter, FilterContext, Item
@@ -174,7 +174,12 @@ def filter_version(
     rejected_by: dict[str, int] = {}
     # named after this process, so a later run removes it if this one is killed
     clean_stale_dirs(store.path.parent, _TMP_PREFIX)
-    with tempfile.TemporaryDirectory(prefix=stale_prefix(_TMP_PREFIX), dir=store.path.parent) as tmp:
+    try:
+        workdir = tempfile.TemporaryDirectory(prefix=stale_prefix(_TMP_PREFIX), dir=store.path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot write beside the store: {exc.strerror or exc}", where=str(store.path.parent),
+                         fix="check that the store's directory is writable and the disk has space") from None
+    with workdir as tmp:
         staged = Path(tmp) / "decisions.parquet"
         import pyarrow.parquet as pq
 

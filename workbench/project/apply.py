@@ -10,7 +10,7 @@ from workbench.core.errors import ModelError
 from workbench.core.records import Example, Span, SpanOutcome
 from workbench.store.store import Version
 
-__all__ = ["ProjectReport", "apply_projection", "projections"]
+__all__ = ["ProjectReport", "apply_projection", "projections", "run_projector"]
 
 #: translate-stage meta describing the translation that ``markers.v1`` replaces
 _CLEAN_META = ("mt_score", "mt_avg_logprob", "mt_token_logprobs", "mt_split")
@@ -47,13 +47,19 @@ def projections(projector: Any, srcs: Sequence[Example], tgts: Sequence[Example]
         )
         for s, t in zip(srcs, tgts, strict=True)
     ]
+    return run_projector(projector, pairs)
+
+
+def run_projector(projector: Any, pairs: Sequence[Any]) -> list[Any]:
+    """``projector.project(pairs)``; a missing aligner or model (not installed, not downloadable
+    offline) and markers the model cannot write become :class:`ModelError` with a fix."""
     from projectors.mtbase import VocabularyError
 
     try:
-        return projector.project(pairs)
+        return projector.project(list(pairs))
     except (OSError, ImportError) as exc:
-        raise ModelError(str(exc), fix="install the aligner (pip install 'workbench[align]') or "
-                         "give a local model directory") from None
+        raise ModelError(f"{projector.name}: {exc}", fix="install the aligner (pip install 'workbench[align]') "
+                         "or give a local model directory (offline, a Hub id needs the model in the cache)") from None
     except VocabularyError as exc:  # e.g. typed markers <LABEL> the model cannot write
         raise ModelError(str(exc), fix="use markers the model knows (typed=false), or another "
                          "projector") from None

@@ -22,14 +22,17 @@ from workbench.core.errors import ConfigError, InputError
 from workbench.core.records import Example, Span, SpanOutcome
 from workbench.load.registry import read
 from workbench.load.text import lines
+from workbench.project.apply import run_projector
 from workbench.project.build import make_projector
 
 __all__ = ["back_projector", "project_back", "read_originals"]
 
-def back_projector(name: str, *, model: Any = None, keep_target: bool = True, **options: Any) -> Any:
-    """The projector ``name`` for back-projection (:func:`~workbench.project.build.make_projector`):
-    ``model`` is the English -> original-language model of the MT-guided ones, and ``markers.v1``
-    keeps the original sentence (``keep_target``)."""
+def back_projector(name: str, options: dict[str, Any] | None = None, *, model: Any = None,
+                   keep_target: bool = True) -> Any:
+    """The projector ``name`` with ``options`` for back-projection
+    (:func:`~workbench.project.build.make_projector`): ``model`` is the English -> original-language
+    model of the MT-guided ones, and ``markers.v1`` keeps the original sentence (``keep_target``)."""
+    options = dict(options or {})
     if name.startswith("markers."):
         options = {"keep_target": keep_target, **options}
     return make_projector(name, options, model=model)
@@ -77,7 +80,7 @@ def project_back(originals: Iterable[Example], english: Iterable[Example], proje
             return
         pairs = [Pair(e.tokens, o.tokens, [(s.token_start, s.token_end, s.label) for s in e.spans],
                       e.text, o.text, list(e.offsets), list(o.offsets)) for o, e in batch]
-        for (o, e), proj in zip(batch, projector.project(pairs), strict=True):
+        for (o, e), proj in zip(batch, run_projector(projector, pairs), strict=True):
             if proj.tgt_text is not None and proj.tgt_text != o.text:
                 raise ConfigError(f"projector {projector.name} replaced the target sentence",
                                   fix="use keep_target=True for markers.v1 in back-projection")

@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import InputError
 from workbench.report.build import Report, VersionReport
 
 __all__ = ["render_html", "write_html", "svg_bars", "svg_histogram"]
@@ -270,5 +271,9 @@ def render_html(rep: Report) -> str:
 def write_html(rep: Report, path: str | Path) -> Path:
     """Write the report as one self-contained HTML file (no external assets)."""
     p = Path(path)
-    p.write_text(render_html(rep), encoding="utf-8")
+    try:
+        p.write_text(render_html(rep), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror or exc}", where=str(p),
+                         fix="check that the directory exists and is writable") from None
     return p

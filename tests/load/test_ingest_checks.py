@@ -42,3 +42,16 @@ def test_the_cli_says_so_without_a_traceback(store, sample_conll):
     r = CliRunner().invoke(app, ["ingest", str(sample_conll), "--name", "s", "--lang", "english",
                                  "--db", str(store.path)], env={"COLUMNS": "200"})
     assert r.exit_code == 1 and "unknown language code 'english'" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_re_ingested_export_keeps_its_language(store, sample_conll, tmp_path, suffix):
+    from workbench.export import export
+
+    src = ingest(sample_conll, name="s", lang="en", store=store)
+    de = attach(src, ROOT / "data" / "sample-de.txt", tgt_lang="de", store=store)
+    out = tmp_path / f"de{suffix}"
+    export(de, out, store=store)
+    again = ingest(out, name="again", store=store)  # no --lang: the examples carry it
+    assert again.lang == "de" and next(store.examples(again)).lang == "de"
+    assert ingest(sample_conll, name="plain", store=store).lang is None  # CoNLL carries none

@@ -37,12 +37,16 @@ def _dataset_hash(ds: Any) -> str:
     return content_hash(repr(ds))
 
 
-def _nonempty(examples: Iterable[Example], source: Any, params: dict[str, Any]) -> Iterator[Example]:
+def _nonempty(examples: Iterable[Example], source: Any, params: dict[str, Any],
+              langs: set[str] | None = None) -> Iterator[Example]:
     """Pass examples through; raise when there are none. ClassLabel names an HF reader found
-    go into ``params['label_names']`` (params are stored at commit, after the stream)."""
+    go into ``params['label_names']`` (params are stored at commit, after the stream); the
+    examples' languages into ``langs``."""
     n = 0
     for ex in examples:
         n += 1
+        if langs is not None and len(langs) < 2:
+            langs.add(ex.lang or "")
         if "label_names" not in params and ex.meta.get("label_names"):
             params["label_names"] = list(ex.meta["label_names"])
         yield ex
@@ -121,6 +125,14 @@ def ingest(
             return done
     params = {"source": str(source) if is_path else type(source).__name__, "format": fmt,
               "lang": lang, **options}
-    examples = _nonempty(read(source, format=fmt, lang=lang, **options), source, params)
+    langs: set[str] = set()
+    examples = _nonempty(read(source, format=fmt, lang=lang, **options), source, params, langs)
+
+    def version_lang() -> str | None:  # --lang, else the one language the examples carry
+        if lang:
+            return lang
+        one = next(iter(langs)) if len(langs) == 1 else ""
+        return (short_code(one) or one) if one else None
+
     return store.write_version(examples, corpus=name, stage="ingest", signature=sig,
-                               params=params, lang=lang or None, progress=progress, reuse=not force)
+                               params=params, lang=version_lang, progress=progress, reuse=not force)

@@ -347,7 +347,7 @@ class Store:
         signature: Signature | str,
         parents: Sequence[Version | int] = (),
         params: dict[str, Any] | None = None,
-        lang: str | None = None,
+        lang: str | None | Callable[[], str | None] = None,
         batch_size: int = 2000,
         validate: bool = True,
         on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
@@ -382,6 +382,8 @@ class Store:
                 n_ex, n_sp = _stage(examples, staged, batch_size=batch_size, validate=validate,
                                     progress=progress)
                 _check_unique_ids(staged)
+                if callable(lang):  # known once the examples are read (ingest: their one language)
+                    lang = lang()
                 number = self._commit(staged, corpus, stage, parent_ids, sig, key, params, lang,
                                       n_ex, n_sp, on_commit, reuse)
         except OSError as exc:

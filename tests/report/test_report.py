@@ -185,3 +185,24 @@ def test_cli_filter_and_report(store, tmp_path):
     res = runner.invoke(app, ["report", "toy.de@2", "toy.de@3", "--html", str(out), *db])
     assert res.exit_code == 0, res.output
     assert out.exists() and "filter rejections" in res.output and "length-ratio.v1" in res.output
+
+
+def test_the_html_report_shows_examples_with_coloured_spans(store, filtered, tmp_path):
+    """Projected and filtered versions show examples side by side: source and target spans coloured
+    by label, the lowest-confidence spans, dropped spans with the reason, rejected examples with the
+    filter and reason, a sample; text is escaped."""
+    src, tr, pr, fv = filtered
+    rep = build_report(fv.ref, store=store)
+    kinds = {e.kind for e in rep.a.examples}
+    assert {"sample", "rejected"} <= kinds and len(rep.a.examples) <= 20
+    rejected = [e for e in rep.a.examples if e.kind == "rejected"]
+    assert all(":" in e.note for e in rejected)  # filter: reason
+    assert all(e.source is not None for e in rep.a.examples)  # the source beside every example
+    projected = build_report(pr.ref, store=store)
+    assert any(e.kind == "low confidence" for e in projected.a.examples)
+    html = write_html(rep, tmp_path / "r.html").read_text()
+    assert html.count('class="example"') == len(rep.a.examples)
+    assert "<mark " in html and "<sup>" in html
+    for e in rep.a.examples:
+        if e.source is not None:
+            assert e.source.text.split()[0].replace("&", "&amp;").replace("<", "&lt;") in html

@@ -17,6 +17,8 @@ def report(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML "
                     "report with plots to this file.")] = None,
     bins: Annotated[int, typer.Option(help="Histogram bins.")] = 20,
+    examples: Annotated[int, typer.Option(min=0, help="Examples per version in the HTML report: the lowest-"
+                        "confidence spans, dropped spans, rejected examples and a sample.")] = 20,
     db: DbOpt = None,
 ) -> None:
     """Summarise a version (spans per label, projection outcomes, filter rejections, score and
@@ -26,7 +28,7 @@ def report(
     """
     from workbench.report import build_report, render_terminal, write_html
 
-    rep = build_report(ref, ref2, store=store_at(db), bins=bins)
+    rep = build_report(ref, ref2, store=store_at(db), bins=bins, examples=examples)
     for item in render_terminal(rep):
         console.print(item)
     if html is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from workbench.report import sql as q
 from workbench.report.diff import VersionDiff
+from workbench.report.examples import ExampleView, pick_examples
 from workbench.store.store import Store, Version
 
 __all__ = ["VersionReport", "Report", "build_report"]
@@ -29,6 +30,7 @@ class VersionReport:
         filtered: (input, kept, rejected) examples when the version was made by the filter stage.
         rejections: (filter, reason, count) of rejecting decisions.
         histograms: name -> histogram dict (see :func:`workbench.report.sql.histogram`).
+        examples: examples that teach what happened (:func:`workbench.report.examples.pick_examples`).
     """
 
     ref: str
@@ -43,6 +45,7 @@ class VersionReport:
     filtered: tuple[int, int, int] | None = None
     rejections: list[tuple[str, str, int]] = field(default_factory=list)
     histograms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    examples: list[ExampleView] = field(default_factory=list)
 
     def outcome_totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -60,7 +63,7 @@ class Report:
     diff: VersionDiff | None = None
 
 
-def _version_report(store: Store, v: Version, bins: int) -> VersionReport:
+def _version_report(store: Store, v: Version, bins: int, examples: int = 20) -> VersionReport:
     from workbench.store.lineage import source_version
 
     src = source_version(store, v)
@@ -80,19 +83,21 @@ def _version_report(store: Store, v: Version, bins: int) -> VersionReport:
             h = q.histogram(con, name, v.id, src.id if src else None, bins=bins)
             if h is not None:
                 r.histograms[name] = h
+    r.examples = pick_examples(store, v, examples)
     return r
 
 
 def build_report(ref: str | Version, ref2: str | Version | None = None, *, store: Store | None = None,
-                 bins: int = 20) -> Report:
-    """Collect the figures of ``ref`` (and of ``ref2`` with the differences between them)."""
+                 bins: int = 20, examples: int = 20) -> Report:
+    """Collect the figures of ``ref`` (and of ``ref2`` with the differences between them), and
+    up to ``examples`` examples of each."""
     store = store or Store()
     va = store.resolve(ref)
-    rep = Report(_version_report(store, va, bins))
+    rep = Report(_version_report(store, va, bins, examples))
     if ref2 is not None:
         from workbench.report.diff import diff
 
         vb = store.resolve(ref2)
-        rep.b = _version_report(store, vb, bins)
+        rep.b = _version_report(store, vb, bins, examples)
         rep.diff = diff(va, vb, store=store)
     return rep

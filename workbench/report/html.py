@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import InputError
+from workbench.core.records import Example
 from workbench.report.build import Report, VersionReport
 
 __all__ = ["render_html", "write_html", "svg_bars", "svg_histogram"]
@@ -35,6 +36,15 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left} th{background:#f5f5
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#777;font-size:12px} svg{display:block;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+.example{border:1px solid #e3e3e3;border-radius:6px;padding:8px 12px;margin:8px 0;font-size:14px;
+     line-height:1.9;overflow-wrap:anywhere}
+.ex-head{font-size:12px;line-height:1.4;margin-bottom:2px}
+.ex-src,.ex-tgt{display:flex;gap:8px}.side{flex:0 0 58px;color:#888;font-size:11px;padding-top:3px}
+mark{padding:1px 2px;border-radius:3px;color:inherit}
+mark sup{font-size:9px;color:#555;margin-left:2px}
+.kind{display:inline-block;border-radius:10px;padding:0 8px;font-size:11px;background:#eee}
+.kind-dropped,.kind-rejected{background:#fde2e1}.kind-low-confidence{background:#fff1cc}
+@media (max-width:600px){body{margin:12px auto;padding:0 8px}.ex-src,.ex-tgt{flex-direction:column;gap:0}}
 """
 
 
@@ -214,12 +224,51 @@ def _version_html(r: VersionReport, idx: int) -> str:
             parts.append('<p class="muted">no example was rejected</p>')
         parts.append('<p class="muted">An example rejected by several filters counts once per filter.</p>')
 
+    if r.examples:
+        parts.append(_examples_html(r))
     if r.histograms:
         parts.append("<h3>Distributions</h3><div class=\"grid\">")
         for i, (name, h) in enumerate(r.histograms.items()):
             parts.append(f'<div data-hist="{escape(name)}">'
                          + svg_histogram(h, color=PALETTE[(i * 2) % len(PALETTE)]) + "</div>")
         parts.append("</div>")
+    return "".join(parts)
+
+
+def _marked(ex: Example, colors: dict[str, str]) -> str:
+    """The example's text with its spans coloured by label (label names as superscripts)."""
+    out, pos = [], 0
+    for sp in sorted(ex.spans, key=lambda x: x.start):
+        if sp.start < pos:
+            continue
+        out.append(escape(ex.text[pos:sp.start]))
+        color = colors.get(sp.label, PALETTE[7])
+        score = f" ({sp.score:.2f})" if sp.score is not None else ""
+        out.append(f'<mark style="background:{color}33;border-bottom:2px solid {color}" '
+                   f'title="{escape(sp.label)}{score}">{escape(ex.text[sp.start:sp.end])}'
+                   f'<sup>{escape(sp.label)}</sup></mark>')
+        pos = sp.end
+    out.append(escape(ex.text[pos:]))
+    return "".join(out)
+
+
+def _examples_html(r: VersionReport) -> str:
+    """Examples side by side: source with its spans, target with the projected ones, and why the
+    example was picked (lowest confidence, a dropped span's reason, a filter's reason, a sample)."""
+    labels = sorted({*r.labels, *(sp.label for e in r.examples for sp in e.target.spans)})
+    colors = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(labels)}
+    parts = ["<h3>Examples</h3>", '<p class="muted">' + " ".join(
+        f'<mark style="background:{c}33;border-bottom:2px solid {c}">{escape(lab)}</mark>'
+        for lab, c in colors.items()) + "</p>"]
+    for e in r.examples:
+        rows = [f'<div class="ex-head"><span class="kind kind-{escape(e.kind.replace(" ", "-"))}">'
+                f"{escape(e.kind)}</span> <code>{escape(e.id)}</code> "
+                f'<span class="muted">{escape(e.note)}</span></div>']
+        if e.source is not None:
+            rows.append(f'<div class="ex-src"><span class="side">source</span>{_marked(e.source, colors)}</div>')
+        rows.append(f'<div class="ex-tgt"><span class="side">{"rejected" if e.kind == "rejected" else "target"}'
+                    f"</span>{_marked(e.target, colors)}</div>")
+        parts.append('<div class="example">' + "".join(rows) + "</div>")
     return "".join(parts)
 
 

@@ -305,6 +305,16 @@ class Store:
                 ).to_arrow_table()
             yield examples_from_arrow(tbl)
 
+    def examples_by_id(self, ref: str | Version, ids: Sequence[str]) -> dict[str, Example]:
+        """The examples of a version with these ids (those it has), by id."""
+        v = self.resolve(ref)
+        if not ids:
+            return {}
+        with self.connect() as con:
+            tbl = con.sql(f"SELECT {_EXAMPLE_COLS} FROM examples WHERE version_id=? AND list_contains(?, id) "
+                          "ORDER BY idx", params=[v.id, list(ids)]).to_arrow_table()
+        return {ex.id: ex for ex in examples_from_arrow(tbl)}
+
     def examples(self, ref: str | Version, batch_size: int = 2000) -> Iterator[Example]:
         """Examples of a version in order (streamed)."""
         for batch in self.iter_batches(ref, batch_size):

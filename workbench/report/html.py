@@ -44,7 +44,7 @@ mark{padding:1px 2px;border-radius:3px;color:inherit}
 mark sup{font-size:9px;color:#555;margin-left:2px}
 .kind{display:inline-block;border-radius:10px;padding:0 8px;font-size:11px;background:#eee}
 .kind-dropped,.kind-rejected{background:#fde2e1}.kind-low-confidence{background:#fff1cc}
-@media (max-width:600px){body{margin:12px auto;padding:0 8px}.ex-src,.ex-tgt{flex-direction:column;gap:0}}
+@media (max-width:600px){body{margin:12px auto;padding:0 8px}.ex-src,.ex-tgt{flex-direction:column;gap:0}.side{flex:none;padding:0}}
 """
 
 
@@ -265,9 +265,10 @@ def _examples_html(r: VersionReport) -> str:
                 f"{escape(e.kind)}</span> <code>{escape(e.id)}</code> "
                 f'<span class="muted">{escape(e.note)}</span></div>']
         if e.source is not None:
-            rows.append(f'<div class="ex-src"><span class="side">source</span>{_marked(e.source, colors)}</div>')
+            rows.append(f'<div class="ex-src"><span class="side">source</span>'
+                        f'<span class="txt">{_marked(e.source, colors)}</span></div>')
         rows.append(f'<div class="ex-tgt"><span class="side">{"rejected" if e.kind == "rejected" else "target"}'
-                    f"</span>{_marked(e.target, colors)}</div>")
+                    f'</span><span class="txt">{_marked(e.target, colors)}</span></div>')
         parts.append('<div class="example">' + "".join(rows) + "</div>")
     return "".join(parts)
 

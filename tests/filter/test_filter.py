@@ -300,3 +300,21 @@ def test_langid_rejects_unidentifiable_languages_up_front():
         get("langid.v1", candidates="en,fr").decide_one(_tr("Das ist ein deutscher Satz.", "x"))
     f = get("langid.v1", candidates="en,de")
     assert f.decide_one(_tr("Das ist ein ganz normaler deutscher Satz.", "x")).kept
+
+
+def test_mt_score_after_markers_reads_the_kept_score_and_counts_the_unscored(store):
+    """markers.v1 moves the translate stage's scores to ``*_clean``: mt-score.v1 reads them; an
+    example without any score is kept and counted as not scored."""
+    from workbench.core.records import Example
+    from workbench.core.signature import Signature
+
+    rows = [Example.from_tokens(f"m{i}", ["Das", "ist", "gut", "."]) for i in range(3)]
+    rows[0].meta.update(mt_text_replaced_by="markers.v1", mt_avg_logprob_clean=-0.5)
+    rows[1].meta.update(mt_text_replaced_by="markers.v1", mt_avg_logprob_clean=-5.0)
+    src = store.write_version([Example.from_tokens(f"m{i}", ["This", "is", "good", "."]) for i in range(3)],
+                              corpus="src", stage="ingest", signature=Signature("ingest").add("case", 1))
+    tr = store.write_version(rows, corpus="m.de", stage="translate", signature=Signature("translate").add("case", 1),
+                             parents=[src], lang="de")
+    r = run_filter(tr.ref, filters=["mt-score.v1"], store=store)
+    assert r.rejected_by == {"mt-score.v1": 1} and r.n_kept == 2
+    assert r.not_scored == {"mt-score.v1": 1}

@@ -43,9 +43,9 @@ def filter_cmd(
         r = run(ref, filters=names, options=opts, store=store_at(db, lock_timeout=lock_timeout), force=force)
     console.print(styled("stored ", (r.version.ref, "bold"), f": {r.n_input} examples in, {r.n_kept} kept, "
                          f"{r.n_rejected} rejected"))
-    t = Table("filter", "rejected")
+    t = Table("filter", "rejected", "not scored (kept)")
     for name in names:
-        t.add_row(name, str(r.rejected_by.get(name, 0)))
+        t.add_row(name, str(r.rejected_by.get(name, 0)), str(r.not_scored.get(name, 0)))
     console.print(t)
     console.print(f"reasons: workbench sql \"SELECT filter, reason, count(*) FROM filter_rows WHERE "
                   f"ref = '{r.version.ref}' AND NOT kept GROUP BY ALL\"")

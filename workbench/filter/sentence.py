@@ -223,7 +223,8 @@ class MtScore(Filter):
     """Translation model confidence above a threshold or a percentile of the version.
 
     Attributes:
-        score: meta field to read: ``mt_avg_logprob`` (mean per token) or ``mt_score`` (sum).
+        score: meta field to read: ``mt_avg_logprob`` (mean per token) or ``mt_score`` (sum);
+            after ``markers.v1`` its ``*_clean`` twin (the score of the plain translation).
         min: lowest accepted value (natural log-probability); used when ``percentile`` is unset.
         percentile: reject the lowest ``percentile`` percent of the input version instead.
     """
@@ -241,8 +242,9 @@ class MtScore(Filter):
             raise ConfigError(f"mt-score.v1.score is {self.score!r}", fix="use mt_avg_logprob or mt_score")
         with ctx.store.connect() as con:
             n, q = con.execute(
-                f"SELECT count(x), quantile_cont(x, ?) FROM (SELECT TRY_CAST(json_extract(meta, "
-                f"'$.{self.score}') AS DOUBLE) AS x FROM examples WHERE version_id = ?)",
+                f"SELECT count(x), quantile_cont(x, ?) FROM (SELECT TRY_CAST(coalesce(json_extract(meta, "
+                f"'$.{self.score}'), json_extract(meta, '$.{self.score}_clean')) AS DOUBLE) AS x "
+                f"FROM examples WHERE version_id = ?)",
                 [min(max((self.percentile or 0.0) / 100.0, 0.0), 1.0), ctx.version.id],
             ).fetchone()  # type: ignore[misc]
         if n == 0 and ctx.version.n_examples:
@@ -257,7 +259,12 @@ class MtScore(Filter):
             self._threshold = self.min
 
     def decide_one(self, item: Item) -> Decision:
-        v = item.example.meta.get(self.score)
+        meta = item.example.meta
+        v = meta.get(self.score)
+        if v is None and meta.get(f"{self.score}_clean") is not None:
+            # markers.v1 replaced the translation: its model's score of the plain translation of
+            # the same source is what there is (the marked one is not scored)
+            v = meta[f"{self.score}_clean"]
         if v is None:
             return Decision(True, "no-score", f"no meta.{self.score}")
         v = float(v)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -55,6 +55,8 @@ class FilterRun:
     n_input: int
     n_kept: int
     rejected_by: dict[str, int]
+    #: per filter, the examples it could not judge and let through (``no-score``: no MT score)
+    not_scored: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_rejected(self) -> int:
@@ -172,6 +174,7 @@ def filter_version(
 
     counts = {"kept": 0}
     rejected_by: dict[str, int] = {}
+    not_scored: dict[str, int] = {}
     # named after this process, so a later run removes it if this one is killed
     clean_stale_dirs(store.path.parent, _TMP_PREFIX)
     try:
@@ -209,6 +212,8 @@ def filter_version(
                         if not d.kept:
                             rejected_by[f.name] = rejected_by.get(f.name, 0) + 1
                             alive[i] = False
+                        elif d.reason == "no-score":
+                            not_scored[f.name] = not_scored.get(f.name, 0) + 1
                 writer.write_table(pa.table(cols, schema=DECISION_SCHEMA))
                 idx += len(items)
                 keep = [it.example for it, a in zip(items, alive, strict=True) if a]
@@ -231,7 +236,7 @@ def filter_version(
         finally:
             if writer.is_open:
                 writer.close()
-    return FilterRun(out, v.n_examples, counts["kept"], rejected_by)
+    return FilterRun(out, v.n_examples, counts["kept"], rejected_by, not_scored)
 
 
 def _run_from_store(store: Store, out: Version, inp: Version) -> FilterRun:
@@ -241,4 +246,7 @@ def _run_from_store(store: Store, out: Version, inp: Version) -> FilterRun:
             "GROUP BY filter",
             [out.id],
         ).fetchall()
-    return FilterRun(out, inp.n_examples, out.n_examples, dict(rows))
+        unscored = con.execute(
+            "SELECT filter, count(*) FROM filter_decisions WHERE version_id = ? AND kept AND "
+            "reason = 'no-score' GROUP BY filter", [out.id]).fetchall()
+    return FilterRun(out, inp.n_examples, out.n_examples, dict(rows), dict(unscored))

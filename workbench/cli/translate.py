@@ -104,9 +104,10 @@ def translate_cmd(
     with bar:
         vs = translate(source, model=model, src_lang=src_lang, tgt_langs=tgt_lang.split(","),
                        store=store, options=opts, progress=on_progress, executor=ex_opts)
-    t = Table("version", "examples", "translated", "from cache", "split", "sent/s", "tok/s", "seconds")
+    t = Table("version", "examples", "translated", "from cache", "split", "cut at max length", "sent/s",
+              "tok/s", "seconds")
     for v, p in zip(vs, finals, strict=False):
-        t.add_row(v.ref, str(v.n_examples), str(p.translated), str(p.cached), str(p.split),
+        t.add_row(v.ref, str(v.n_examples), str(p.translated), str(p.cached), str(p.split), str(p.truncated),
                   f"{p.sentences_per_s:.1f}", f"{p.tokens_per_s:.0f}", f"{p.elapsed:.1f}")
     console.print(t)
 

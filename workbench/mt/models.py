@@ -56,6 +56,8 @@ class Model:
     family: Family
     max_input_length: int
     info: dict[str, Any] = field(default_factory=dict)
+    #: rows of the model's position table (the longest sequence it can encode or decode), if any
+    max_positions: int | None = None
     _sp_src: Any = None
     _sp_tgt: Any = None
     _hash: str | None = None
@@ -218,9 +220,10 @@ def open_model(path: str | Path, *, family: str | None = None, name: str | None 
     fam = FAMILIES[fam_name](src_vocab | tgt_vocab, model_name, lang_pair)
     # the position table bounds the input; models with relative positions (T5/MADLAD) have none,
     # and their inputs are split at what the conversion recorded, else at 1024 tokens
-    limit = _position_table(path) or int(info.get("max_input_length") or hf.get("max_position_embeddings")
-                                         or 1024)
+    positions = _position_table(path)
+    limit = positions or int(info.get("max_input_length") or hf.get("max_position_embeddings") or 1024)
     return Model(path=path, name=model_name, family=fam, max_input_length=limit, info=info,
+                 max_positions=positions,
                  _sp_src=spm.SentencePieceProcessor(model_file=str(src_file)),
                  _sp_tgt=spm.SentencePieceProcessor(model_file=str(tgt_file)))
 

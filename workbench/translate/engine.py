@@ -202,7 +202,9 @@ class Engine:
 
     def _unit_row(self, unit: _Unit) -> dict[str, Any]:
         texts, scores, n_tok, lps = [], 0.0, 0, []
-        for text, score, n, tlp in unit.results:
+        cut = False
+        for text, score, n, tlp, part_cut in unit.results:
+            cut = cut or part_cut
             texts.append(text)
             scores += score
             n_tok += n
@@ -214,11 +216,13 @@ class Engine:
             for t in texts:
                 tgt.append([pos, pos + len(t)])
                 pos += len(t) + len(self.joiner)
-            split = json.dumps({"source": [list(r) for r in unit.ranges], "target": tgt})
+            split = {"source": [list(r) for r in unit.ranges], "target": tgt}
+        if cut:  # kept in the cache row's JSON, so a cached translation is flagged too
+            split = {**(split or {}), "truncated": True}
         return {"key": unit.key, "src_text": unit.text, "text": self.joiner.join(texts),
                 "score": round(scores, 6), "avg_logprob": round(scores / max(n_tok, 1), 6),
                 "n_tokens": n_tok, "token_logprobs": lps if self.o.token_logprobs else None,
-                "split": split}
+                "split": json.dumps(split) if split else None}
 
     def finish(self, chunk: _Chunk) -> list[Example]:
         o, k = self.o, len(self.prefix or [])
@@ -247,7 +251,8 @@ class Engine:
                 tlp = [round(x, 5) for x in sc.log_probs[k:len(sc.log_probs) - (0 if finished else 1)]]
                 score, n = float(sum(tlp)), len(tlp)
             out = hyp[k:] if self.prefix and hyp[:k] == self.prefix else hyp
-            unit.results[i] = (self.model.decode(out), score, n, tlp)
+            unit.results[i] = (self.model.decode(out), score, n, tlp, not finished)
+            self.stats.truncated += not finished
             self.stats.tgt_tokens += len(out)
             self.stats.src_tokens += len(src)
             remaining[id(unit)] -= 1
@@ -286,7 +291,12 @@ class Engine:
         if row.get("token_logprobs") is not None:
             meta["mt_token_logprobs"] = list(row["token_logprobs"])
         if row.get("split"):
-            meta["mt_split"] = json.loads(row["split"]) if isinstance(row["split"], str) else row["split"]
+            split = json.loads(row["split"]) if isinstance(row["split"], str) else dict(row["split"])
+            if split.pop("truncated", False):
+                # the output reached max_decoding_length without ending: text may be missing
+                meta["mt_truncated"] = True
+            if split:
+                meta["mt_split"] = split
         text = row["text"]
         return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.lang,
                        split=src.split, meta=meta)

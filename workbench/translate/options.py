@@ -85,6 +85,7 @@ class Progress:
     cached: int = 0
     translated: int = 0
     split: int = 0
+    truncated: int = 0
     src_tokens: int = 0
     tgt_tokens: int = 0
     elapsed: float = 0.0

@@ -149,10 +149,12 @@ def _cache_row(key: str, ex: Example) -> dict[str, Any]:
     """A translation cache row from a translated example (the inverse of ``Engine.example``)."""
     m = ex.meta
     score, avg = m["mt_score"], m["mt_avg_logprob"]
-    split = m.get("mt_split")
+    split = dict(m["mt_split"]) if m.get("mt_split") else None
+    if m.get("mt_truncated"):
+        split = {**(split or {}), "truncated": True}
     return {"key": key, "src_text": m["src_text"], "text": ex.text, "score": score,
             "avg_logprob": avg,
             # not in the example: recovered from score / mean (both rounded to 1e-6)
             "n_tokens": round(score / avg) if avg else None,
             "token_logprobs": m.get("mt_token_logprobs"),
-            "split": json.dumps(split) if split is not None else None}
+            "split": json.dumps(split) if split else None}

@@ -75,6 +75,11 @@ def translate(
         raise ConfigError("no target language", fix="pass --tgt-lang de (or de,es,...)")
     source = store.resolve(ref)
     m = model if isinstance(model, Model) else load_model(model, family=options.family, pair=options.pair)
+    if m.max_positions and options.max_decoding_length > m.max_positions:
+        raise ConfigError(f"--max-decoding-length {options.max_decoding_length} is more than the "
+                          f"{m.max_positions} positions of the model {m.name}",
+                          fix=f"pass --max-decoding-length {m.max_positions} or less (long inputs are split "
+                              "at sentence boundaries)")
     for t in tgts:  # check every code before any work
         m.family.token(t, "target")
     m.family.token(src_lang, "source")

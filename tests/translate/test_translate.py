@@ -223,6 +223,16 @@ def test_no_split_makes_long_inputs_an_error(store, ct2_models):  # noqa: F811
     assert [v.corpus for v in store.versions()] == ["long"]
 
 
+def test_no_split_is_not_served_a_split_translation_from_the_cache(store, ct2_models):  # noqa: F811
+    store.write_version([Example.from_text("long-1", _long_text())], corpus="long", stage="ingest",
+                        signature="test")
+    translate("long", model=str(ct2_models["marian"]), src_lang="en", tgt_langs="de", store=store,
+              options=TranslateOptions(**OPTS))  # split, and cached
+    with pytest.raises(InputError, match="more than the model limit"):
+        translate("long", model=str(ct2_models["marian"]), src_lang="en", tgt_langs="de", store=store,
+                  options=TranslateOptions(**OPTS, split_long=False, name="nosplit.{tgt}"))
+
+
 KILLER = textwrap.dedent("""
     import os, signal, sys
     import workbench.translate as T

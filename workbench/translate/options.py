@@ -71,8 +71,12 @@ class TranslateOptions:
         return out
 
     def decoding_key(self) -> str:
-        """:meth:`decoding` as the translation cache records it."""
-        return json.dumps(self.decoding(), sort_keys=True)
+        """:meth:`decoding` as the translation cache records it (with ``split_long`` off, apart:
+        a translation made of split parts must not serve a run that refuses to split)."""
+        out = self.decoding()
+        if not self.split_long:
+            out["split"] = False
+        return json.dumps(out, sort_keys=True)
 
 
 @dataclass

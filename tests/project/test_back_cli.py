@@ -28,3 +28,25 @@ def test_an_encoder_that_cannot_be_loaded_offline_is_a_model_error(tmp_path, mon
                                  "--option", "model=nobody/no-such-encoder"])
     assert r.exit_code == 1 and "align.simalign.v1" in r.output and "cannot write" not in r.output
     assert "Traceback" not in r.output
+
+
+def test_no_foreign_progress_bars(tmp_path):
+    """The CLI prints its own progress; transformers' 'Loading weights' bars stay out of it."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("transformers", reason="SimAlign needs workbench[align]")
+    from tests.fixtures.simalign import build_tiny_bert
+
+    (tmp_path / "bert").mkdir()
+    bert = build_tiny_bert(tmp_path / "bert")
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run([sys.executable, "-m", "workbench", *ARGS, "-o", str(tmp_path / "o.conll"),
+                        "-p", "align.simalign.v1", "--option", f"model={bert}", "--option", "device=cpu"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Loading weights" not in r.stderr and "it/s" not in r.stderr

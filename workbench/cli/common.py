@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -211,4 +212,7 @@ def _resolved_hints(fn: Any) -> dict[str, Any]:
 
 def run() -> None:
     """Console-script entry point."""
+    # the CLI shows its own progress; Hugging Face's bars ("Loading weights", downloads) would
+    # interleave with it (read when huggingface_hub is first imported, which happens lazily)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     app()

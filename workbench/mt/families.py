@@ -33,8 +33,8 @@ class Family:
     """How one kind of model marks languages.
 
     Subclasses set ``token_re`` (what a language token of the vocabulary looks like) and
-    implement :meth:`native` (short code -> the family's token), and may override
-    :meth:`source` / :meth:`prefix`.
+    implement :meth:`candidates` (a parsed language -> the tokens that could mark it) and
+    :meth:`unwrap`, and may override :meth:`source` / :meth:`prefix`.
     """
 
     name: ClassVar[str] = ""
@@ -79,13 +79,6 @@ class Family:
     def candidates(self, lang: Lang) -> list[str]:
         """The vocabulary tokens that could mark ``lang``, best first."""
         raise NotImplementedError
-
-    def native(self, short: str) -> str:
-        """The token this family would use for a short code (whether or not the model has it)."""
-        lang = parse(short)
-        if lang is None:
-            raise LanguageError(f"unknown language code {short!r}")
-        return self.candidates(lang)[0]
 
     def token(self, code: str, role: str = "target") -> str | None:
         """The vocabulary token for ``code`` (short, ISO 639-3, BCP-47, FLORES or native form).

@@ -9,12 +9,15 @@ its catalog), and a stage makes many short store operations (reads, cache writes
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
+
+from workbench.core.errors import StoreError, StoreLockedError
 
 __all__ = ["ENGINE", "Busy", "quote"]
 
@@ -129,3 +132,22 @@ ENGINE = _Engine()
 
 def quote(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
+
+
+def lock_holder(msg: str, busy: bool = False) -> str:
+    """Who holds the file lock, from DuckDB's message (``process 1234``) or what this process knows."""
+    pid = re.search(r"PID (\d+)", msg)
+    return f"process {pid.group(1)}" if pid else "this process" if busy else "another process"
+
+
+def locked_error(path: object, msg: str, limit: float, busy: bool = False) -> StoreLockedError:
+    """The error for a lock still held after ``limit`` seconds (store operations and inspection)."""
+    return StoreLockedError(
+        f"the DuckDB lock on {path} is held by {lock_holder(msg, busy)}; gave up after {limit:g}s "
+        f"({msg.strip()})",
+        fix="wait for the other workbench command to finish, or raise WORKBENCH_LOCK_TIMEOUT (seconds)")
+
+
+def cannot_open(path: object, detail: object) -> StoreError:
+    """The error for a file DuckDB cannot open for another reason than a lock."""
+    return StoreError(f"cannot open {path}: {detail}", fix="is it a DuckDB file written by the workbench?")

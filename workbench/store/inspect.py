@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from workbench.core.errors import StoreError, StoreLockedError
-from workbench.store.engine import quote
+from workbench.core.errors import StoreError
+from workbench.store.engine import cannot_open, locked_error, quote
 from workbench.store.schema import VIEWS
 
 __all__ = ["READ_PRAGMAS", "inspect", "statements"]
@@ -74,20 +74,13 @@ def _open(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
             except duckdb.IOException as exc:
                 msg = str(exc)
                 if "lock" not in msg.lower():
-                    raise StoreError(f"cannot open {path}: {msg}",
-                                     fix="is it a DuckDB file written by the workbench?") from None
+                    raise cannot_open(path, msg) from None
                 if time.monotonic() >= deadline:
-                    pid = re.search(r"PID (\d+)", msg)
-                    holder = f"process {pid.group(1)}" if pid else "another process"
-                    raise StoreLockedError(
-                        f"the DuckDB lock on {path} is held by {holder}; gave up after {lock_timeout:g}s",
-                        fix="wait for the other workbench command to finish, or raise "
-                            "WORKBENCH_LOCK_TIMEOUT (seconds)") from None
+                    raise locked_error(path, msg, lock_timeout) from None
                 time.sleep(min(delay, max(deadline - time.monotonic(), 0.005)))
                 delay = min(delay * 1.5, 0.1)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open {path}: {exc}",
-                                 fix="is it a DuckDB file written by the workbench?") from None
+                raise cannot_open(path, exc) from None
         con.execute("USE store")
         con.execute("SET enable_external_access = false")  # no files, no other databases
         con.execute("SET lock_configuration = true")  # and no statement can switch it back

@@ -34,10 +34,10 @@ from workbench.core.arrow import (
     examples_from_arrow,
     examples_to_arrow,
 )
-from workbench.core.errors import InputError, RefError, StoreError, StoreLockedError
+from workbench.core.errors import InputError, RefError, StoreError
 from workbench.core.records import Example
 from workbench.core.signature import Signature
-from workbench.store.engine import ENGINE, Busy, quote
+from workbench.store.engine import ENGINE, Busy, cannot_open, lock_holder, locked_error, quote
 from workbench.store.inspect import inspect
 from workbench.store.schema import NotAStore, ensure_schema, has_table
 
@@ -164,8 +164,7 @@ class Store:
             except duckdb.IOException as exc:
                 msg = str(exc)
                 if "lock" not in msg.lower():
-                    raise StoreError(f"cannot open {self.path}: {msg}",
-                                     fix="is it a DuckDB file written by the workbench?") from None
+                    raise cannot_open(self.path, msg) from None
             except Busy as exc:
                 if exc.own_thread:  # waiting cannot help: this thread holds the read
                     raise StoreError(f"cannot write {self.path} inside an unfinished read of it",
@@ -173,21 +172,13 @@ class Store:
                                      "then write") from None
                 msg, busy = str(exc), True
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {exc}",
-                                 fix="is it a DuckDB file written by the workbench?") from None
+                raise cannot_open(self.path, exc) from None
             now = time.monotonic()
-            pid = re.search(r"PID (\d+)", msg)
-            holder = (f"process {pid.group(1)}" if pid else "this process" if busy
-                      else "another process")
             if now >= deadline:
-                raise StoreLockedError(
-                    f"the DuckDB lock on {self.path} is held by {holder}; gave up after "
-                    f"{limit:g}s ({msg.strip()})",
-                    fix="wait for the other workbench command to finish, or raise "
-                    "WORKBENCH_LOCK_TIMEOUT (seconds)",
-                ) from None
+                raise locked_error(self.path, msg, limit, busy) from None
             if self.on_wait is not None and now >= next_report:
-                self.on_wait(f"waiting for the store lock held by {holder} ({now - start:.0f} s)")
+                self.on_wait(f"waiting for the store lock held by {lock_holder(msg, busy)} "
+                             f"({now - start:.0f} s)")
                 next_report = now + WAIT_REPORT_SECONDS
             time.sleep(min(delay, max(deadline - now, 0.01)))
             delay = min(delay * 1.5, 0.5)

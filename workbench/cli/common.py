@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -45,11 +46,17 @@ class _Group(TyperGroup):
     no traceback; commands need no try/except of their own."""
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except WorkbenchError as exc:
-            _print_error(exc)
-            raise typer.Exit(1) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning  # "warning: ..." lines, not a source excerpt
+            try:
+                return super().invoke(ctx)
+            except WorkbenchError as exc:
+                _print_error(exc)
+                raise typer.Exit(1) from None
+
+
+def _print_warning(message: Any, *args: Any, **kwargs: Any) -> None:
+    err.print(styled(("warning:", "yellow"), " ", str(message)), soft_wrap=True)
 
 
 app = typer.Typer(

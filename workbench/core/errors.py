@@ -15,6 +15,7 @@ __all__ = [
     "LanguageError",
     "ConfigError",
     "HubError",
+    "StoreWarning",
 ]
 
 
@@ -64,3 +65,8 @@ class ConfigError(WorkbenchError):
 
 class HubError(WorkbenchError):
     """The Hugging Face Hub refused or failed a request (the message never holds the token)."""
+
+
+class StoreWarning(UserWarning):
+    """Something the store did not finish that loses nothing (e.g. a checkpoint on a full disk):
+    the operation succeeded, and the user should know."""

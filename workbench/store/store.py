@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from workbench.core.arrow import (
     examples_from_arrow,
     examples_to_arrow,
 )
-from workbench.core.errors import InputError, RefError, StoreError
+from workbench.core.errors import InputError, RefError, StoreError, StoreWarning
 from workbench.core.records import Example
 from workbench.core.signature import Signature
 from workbench.store.engine import ENGINE, Busy, cannot_open, lock_holder, locked_error, quote
@@ -215,7 +216,7 @@ class Store:
             try:
                 con.close()
             finally:
-                ENGINE.release(key)
+                _release(key, self.path, read_only)
 
     # -- versions ------------------------------------------------------------------------------
     def versions(self, corpus: str | None = None) -> list[Version]:
@@ -439,6 +440,32 @@ class Store:
 
 
 _STAGE_PREFIX = ".wb-stage-"
+
+
+def _release(key: str, path: Path, read_only: bool) -> None:
+    """Detach the file; a checkpoint that fails then (a full disk) loses nothing committed.
+
+    DuckDB writes a commit to the write-ahead log (``<db>.wal``, synced) before it returns, and
+    checkpoints the log into the database file when the file is detached. A failed checkpoint
+    leaves the committed transactions in the log, where every later open (read or write) finds
+    them, and the next checkpoint with space moves them into the file. So the operation that
+    committed succeeded: say so with a warning, never report it failed (a retry would store
+    the version twice)."""
+    try:
+        ENGINE.release(key)
+    except duckdb.Error as exc:
+        if read_only or "checkpoint" not in str(exc).lower():
+            raise
+        warnings.warn(StoreWarning(
+            f"{path}: written, but the store file could not be checkpointed ({_first_line(exc)}); "
+            f"the write is kept in {path}.wal, which every later open reads; free disk space, and "
+            "the next write moves it into the store file"), stacklevel=4)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [x for x in str(exc).splitlines() if x.strip()]
+    orig = [x for x in lines if "Original error" in x]
+    return (orig[0].split("Original error:", 1)[1] if orig else lines[0] if lines else "").strip()
 
 
 def _check_unique_ids(staged: Path) -> None:

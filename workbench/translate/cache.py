@@ -10,16 +10,20 @@ repeated run is served from it. Query it with
 from __future__ import annotations
 
 import hashlib
+import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workbench.core.errors import StoreLockedError
+import duckdb
+
+from workbench.core.errors import StoreLockedError, StoreWarning
 from workbench.store.schema import CACHE_TABLE, has_table
 from workbench.store.store import Store
 
-__all__ = ["CACHE_TABLE", "TranslationCache", "insert", "key", "lookup", "write"]
+__all__ = ["CACHE_TABLE", "TranslationCache", "insert", "key", "lookup", "retry_at", "write"]
 
 
 
@@ -73,6 +77,16 @@ def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str,
 #: flush): none, one try, so a held lock costs the translation nothing
 FLUSH_LOCK_WAIT = 0.0
 
+#: seconds before a cache write that could not be made is tried again: soon (a reader's lock is
+#: often short), not a whole ``flush_seconds`` later (which would double what a kill loses)
+FLUSH_RETRY_SECONDS = 0.25
+
+
+def retry_at(flush_seconds: float) -> float:
+    """The ``last_flush`` time (``time.monotonic()`` clock) that makes the next flush come
+    :data:`FLUSH_RETRY_SECONDS` from now."""
+    return time.monotonic() - flush_seconds + min(FLUSH_RETRY_SECONDS, flush_seconds)
+
 
 def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> bool:
     """:func:`insert` in one short write transaction of its own; ``False`` when another process
@@ -81,6 +95,12 @@ def write(store: Store, rows: Sequence[dict[str, Any]], **kw: str) -> bool:
         with store.connect(read_only=False, timeout=FLUSH_LOCK_WAIT) as con:
             insert(con, rows, **kw)
     except StoreLockedError:
+        return False
+    except (duckdb.Error, OSError) as exc:  # a full disk: the rows wait for the next flush
+        warnings.warn(StoreWarning(
+            f"{store.path}: the translation cache could not be written ({str(exc).splitlines()[0]}); "
+            "the translations are kept in memory and written with the next flush or the final "
+            "commit; free disk space, or a kill now loses them"), stacklevel=2)
         return False
     return True
 

@@ -23,7 +23,7 @@ from workbench.mt.device import engine_error
 from workbench.mt.languages import parse, short_code
 from workbench.mt.models import Model
 from workbench.translate.batching import plan_batches
-from workbench.translate.cache import TranslationCache
+from workbench.translate.cache import TranslationCache, retry_at
 from workbench.translate.cache import key as cache_key
 from workbench.translate.options import Progress, TranslateOptions
 from workbench.translate.segment import split_ranges
@@ -125,8 +125,8 @@ class Engine:
         another process holds the lock they stay pending for the next flush."""
         if self.pending_rows:
             if self.cache is not None and con is None:
-                if not self.cache.write(self.pending_rows):  # the lock is held: keep them, retry later
-                    self.last_flush = time.monotonic()
+                if not self.cache.write(self.pending_rows):  # the lock is held: keep them, retry soon
+                    self.last_flush = retry_at(self.o.flush_seconds)
                     return
             elif self.cache is not None:
                 self.cache.insert(con, self.pending_rows)

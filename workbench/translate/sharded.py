@@ -21,7 +21,7 @@ from workbench.executors.run import run_stage
 from workbench.executors.staging import Staging
 from workbench.mt.device import parallel_workers, resolve_device
 from workbench.mt.models import Model, load_model
-from workbench.translate.cache import TranslationCache
+from workbench.translate.cache import TranslationCache, retry_at
 from workbench.translate.engine import Engine, load_translator
 from workbench.translate.options import Progress, TranslateOptions
 
@@ -114,8 +114,8 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
             rows = list(pending.values())
             if con is not None:
                 cache.insert(con, rows)
-            elif not cache.write(rows):  # the lock is held: keep them for the next flush
-                last_flush[0] = time.monotonic()
+            elif not cache.write(rows):  # the lock is held: keep them, retry soon
+                last_flush[0] = retry_at(options.flush_seconds)
                 return
             pending.clear()
         last_flush[0] = time.monotonic()

@@ -39,3 +39,21 @@ def store(tmp_path: Path):
 @pytest.fixture
 def sample_conll() -> Path:
     return DATA / "sample-en.conll"
+
+
+def _stat(p: Path) -> tuple[float, int] | None:
+    try:
+        s = p.stat()
+    except FileNotFoundError:
+        return None
+    return (s.st_mtime, s.st_size)
+
+
+@pytest.fixture(autouse=True)
+def _no_store_in_the_working_directory():
+    """A test must not write ``workbench.duckdb`` in the working directory (the default store of
+    every command, the developer's own): pass ``--db``/``db=`` or chdir to a tmp directory."""
+    here = Path.cwd() / "workbench.duckdb"
+    before = _stat(here)
+    yield
+    assert _stat(here) == before, f"the test wrote {here}: give it a store in tmp_path"

@@ -26,6 +26,7 @@ def _basic(tmp_path: Path, extra: str = "") -> Path:
     return _write(tmp_path, f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{DATA / 'sample-en.conll'}"
 format = "conll"
@@ -178,7 +179,14 @@ def test_quickstart_end_to_end(tmp_path_factory, tmp_path: Path) -> None:
     assert all(s.status == "run" for s in qs["first"])
     assert all(s.status == "skip" for s in qs["second"] if s.stage != "report")
     out = qs["out"]
-    store = Store(out / "workbench.duckdb")
+    store = Store(qs["db"])  # ./workbench.duckdb where the command ran: out_dir never places it
+    assert not (out / "workbench.duckdb").exists()
+    # the run says where everything is (paths as written from the working directory) and what next
+    said = {ln.split(None, 1)[0]: ln.split(None, 1)[1] for ln in qs["stdout"].splitlines()
+            if ln.split(None, 1)[:1] in (["store"], ["exports"], ["reports"], ["next"])}
+    assert said["store"] == "workbench.duckdb" and said["exports"] == "build/quickstart/hf"
+    assert said["reports"] == "build/quickstart/report-de.html, build/quickstart/report-es.html"
+    assert said["next"] == "workbench versions" and ".." not in qs["stdout"]
     for lang in ("de", "es"):
         final = store.resolve(f"sample-en.{lang}")
         assert final.stage == "filter" and store.resolve(f"sample-en.{lang}@2").stage == "project"
@@ -235,12 +243,13 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
         if not STAGES[stage].available():
             monkeypatch.setitem(STAGES, stage, StageHook(stage, pipeline_stages.build_report, write=pipeline_stages.write_html))
     for name in ("quickstart", "translate-train", "translate-test"):
-        pl = load_pipeline(ROOT / "examples" / f"{name}.toml", out_dir=tmp_path)
+        pl = load_pipeline(ROOT / "examples" / f"{name}.toml", out_dir=tmp_path, db=tmp_path / "wb.duckdb")
         assert Path(pl.source["path"]).is_file(), name
         assert pl.exports and pl.stages()[0] == "ingest"
         for path in pl.translations.values():
             assert path.is_file()
-        assert run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path)[0].status == "run"
+        assert run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path,
+                            db=tmp_path / "wb.duckdb")[0].status == "run"
 
 
 def test_translate_stage_hook(tmp_path: Path, monkeypatch) -> None:
@@ -251,6 +260,7 @@ def test_translate_stage_hook(tmp_path: Path, monkeypatch) -> None:
     body = f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{DATA / 'sample-en.conll'}"
 lang = "en"
@@ -286,6 +296,7 @@ def test_a_dataset_directory_source_is_re_ingested_when_it_changes(tmp_path: Pat
     body = f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{d}"
 format = "hf"
@@ -320,12 +331,12 @@ name = "s"
 model = "models/m"
 targets = ["de"]
 """)
-    first = run_pipeline(p, out_dir=tmp_path / "out")
+    first = run_pipeline(p, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")
     assert [s.status for s in first] == ["run", "run"]
     assert pipeline_stages.CALLS[-1][2]["model"] == str(model)  # relative to the pipeline file
-    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "skip"]
+    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")] == ["skip", "skip"]
     (model / "model.bin").write_bytes(b"v2 converted again")
-    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out")] == ["skip", "run"]
+    assert [s.status for s in run_pipeline(p, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")] == ["skip", "run"]
 
 
 _TRANSLATE_PLANS = {
@@ -360,10 +371,10 @@ def test_translate_examples_plan_then_stop_at_the_model_download(name: str, tmp_
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = ROOT / "examples" / f"{name}.toml"
-    assert _plan(run_pipeline(path, dry_run=True, out_dir=tmp_path / "out")) == plan
+    assert _plan(run_pipeline(path, dry_run=True, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")) == plan
     assert not (tmp_path / "out").exists()
     with pytest.raises(ModelError, match="neither a directory nor a converted model") as info:
-        run_pipeline(path, out_dir=tmp_path / "out")
+        run_pipeline(path, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")
     assert f"workbench models convert {model}" in info.value.fix
     assert calls == [(model, {"local_files_only": True})]  # a cache lookup, no download
     store = Store(tmp_path / "out" / "workbench.duckdb")

@@ -18,6 +18,7 @@ def _pipeline(tmp_path: Path, extra: str) -> Path:
     p.write_text(f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{DATA / 'sample-en.conll'}"
 lang = "en"

@@ -276,6 +276,7 @@ def test_pipeline_runs_translate_on_ray_and_skips_it_after(ray_cluster, tmp_path
     p = tmp_path / "p.toml"
     p.write_text(f'''[pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 
 [source]
 path = "{SAMPLE}"

@@ -138,6 +138,7 @@ def test_pipeline_with_mt_projectors(tmp_path, ka_dir):
 [pipeline]
 name = "mt"
 out_dir = "build"
+db = "build/workbench.duckdb"
 
 [source]
 path = "{src.name}"
@@ -164,7 +165,7 @@ projectors = ["markers.v1", "constrained.v1"]
     assert "ran 0 step(s), skipped 4" in _cli("run", str(p))
 
 
-def test_pipeline_project_model_relative_to_the_file(tmp_path):
+def test_pipeline_project_model_relative_to_the_file(tmp_path, monkeypatch):
     """Existing translations ([translations]) and the model named in [project], relative to the
     pipeline file; a model rebuilt in place makes the project step run again."""
     build_known_answer_model(tmp_path / "models" / "ka")
@@ -185,8 +186,9 @@ projector = "markers.v1"
 model = "models/ka"
 compute_type = "float32"
 """, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no db in the file: the store is ./workbench.duckdb
     assert "ran 3 step(s)" in _cli("run", str(p))
-    store = Store(tmp_path / "build" / "mt" / "workbench.duckdb")
+    store = Store(tmp_path / "workbench.duckdb")
     [v] = [v for v in store.versions() if v.stage == "project"]
     _check_known_answer(store, v.ref)
     assert v.params["options"]["model"] == str(tmp_path / "models" / "ka")

@@ -50,6 +50,7 @@ def big(tmp_path_factory) -> dict[str, Path]:
     (d / "p.toml").write_text(f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{d / 'src.conll'}"
 lang = "en"

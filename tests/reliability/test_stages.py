@@ -94,6 +94,7 @@ def mt(tmp_path_factory) -> dict[str, object]:
     pipeline = f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{conll}"
 lang = "en"
@@ -215,6 +216,7 @@ def test_reader_in_another_process_during_a_long_translate(mt, tmp_path: Path) -
 _SAMPLE = f"""
 [pipeline]
 out_dir = "out"
+db = "out/workbench.duckdb"
 [source]
 path = "{DATA / 'sample-en.conll'}"
 format = "conll"

@@ -26,7 +26,7 @@ def _queries() -> list[tuple[str, str]]:
 def tour_store(tmp_path_factory) -> Store:
     """The store of the quickstart run (``workbench run examples/quickstart.toml``)."""
     qs = quickstart_once(tmp_path_factory)
-    return Store(qs["out"] / "workbench.duckdb")
+    return Store(qs["db"])
 
 
 def test_the_tour_has_queries() -> None:

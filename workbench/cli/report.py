@@ -24,7 +24,7 @@ def report(
     """Summarise a version (spans per label, projection outcomes, filter rejections, score and
     length-ratio distributions), or two versions and their differences.
 
-    Example: workbench report sample-en.de@3 sample-en.de@4 --html report.html
+    Example: workbench report sample-en.de@2 sample-en.de@3 --html report.html
     """
     from workbench.report import build_report, render_terminal, write_html
 

@@ -153,7 +153,7 @@ def diff(
 ) -> None:
     """Examples and spans added, removed or changed between two versions, by label.
 
-    Example: workbench diff sample-en@1 sample-en@2
+    Example: workbench diff sample-en.de@2 sample-en.de@3
     """
     from workbench.report.diff import diff as run
 

@@ -5,7 +5,8 @@ already exist), projector(s), filters, exports and reports::
 
     [pipeline]
     name = "quickstart"
-    out_dir = "../build/quickstart"   # the store, exports and reports go here
+    out_dir = "../build/quickstart"   # exports and reports go here
+    # db = "corpora.duckdb"           # the store: --db > WORKBENCH_DB > db here > ./workbench.duckdb
 
     [source]                          # ingested as corpus `name`
     path = "../data/sample-en.conll"
@@ -42,8 +43,10 @@ already exist), projector(s), filters, exports and reports::
     [report]
     html = "report-{lang}.html"
 
-Relative input paths (and a local model directory) are relative to the pipeline file; outputs to
-``out_dir`` (itself relative to the pipeline file). Every stage stores a version. A stage whose result is already stored
+Relative input paths (and a local model directory) are relative to the pipeline file; exports and
+reports to ``out_dir`` (itself relative to the pipeline file). The store is found as by every
+other command: ``--db`` > ``WORKBENCH_DB`` > ``[pipeline] db`` > ``workbench.duckdb`` in the working
+directory (:func:`~workbench.pipeline.config.store_path`). Every stage stores a version. A stage whose result is already stored
 (same signature, same inputs) is skipped, so re-running a finished pipeline does nothing and
 re-running a crashed one resumes where it stopped (the translate stage resumes a half-done
 translation from its cache). Stages are called through :data:`STAGES`, a table of hooks that

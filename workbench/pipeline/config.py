@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,8 @@ class Pipeline:
 
     Attributes:
         name: pipeline name (default: the file's stem).
-        out_dir: where the store (``workbench.duckdb``), exports and reports go.
-        db: the store (default ``out_dir/workbench.duckdb``).
+        out_dir: where exports and reports go (never the store).
+        db: the store, by the rule every command follows (:func:`store_path`).
         source: ``path``, ``name``, ``lang``, ``format`` and reader options.
         translate: ``model``, ``targets``, ``src_lang`` and decoding options, or None.
         translations: language -> file of existing translations.
@@ -82,6 +83,28 @@ def _table(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(val)
 
 
+def _norm(p: Path) -> Path:
+    """``p`` without ``..`` parts (printed paths read as the user would write them)."""
+    return Path(os.path.normpath(p))
+
+
+def store_path(given: str | Path | None, in_file: Any, base: Path) -> Path:
+    """The store of a pipeline run, by the rule every command follows: ``--db`` (``given``) >
+    ``WORKBENCH_DB`` > ``[pipeline] db`` (relative to the pipeline file) > ``workbench.duckdb``
+    in the working directory. So ``workbench versions`` after ``workbench run`` sees the run's
+    versions with no option, as after ``workbench ingest``."""
+    if given:
+        return Path(given).absolute()
+    if os.environ.get("WORKBENCH_DB"):
+        return Path(os.environ["WORKBENCH_DB"]).absolute()
+    if in_file is not None:
+        if not isinstance(in_file, str) or not in_file:
+            raise ConfigError(f"[pipeline] db must be a path, not {in_file!r}",
+                              fix='e.g. db = "corpora.duckdb" (relative to the pipeline file)')
+        return _norm(base / in_file)
+    return Path("workbench.duckdb").absolute()
+
+
 def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
                   db: str | Path | None = None) -> Pipeline:
     """Parse and check a pipeline file; ``out_dir``/``db`` override the file's."""
@@ -103,7 +126,7 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
     bad = set(pipe) - {"name", "out_dir", "db"}
     if bad:
         raise ConfigError(f"unknown [pipeline] keys {sorted(bad)}", where=where, fix="use name, out_dir, db")
-    out = Path(out_dir) if out_dir else base / pipe.get("out_dir", f"build/{p.stem}")
+    out = _norm(Path(out_dir).absolute() if out_dir else base / pipe.get("out_dir", f"build/{p.stem}"))
     source = _table(raw, "source", where)
     for key in ("path", "name"):
         if not isinstance(source.get(key), str):
@@ -145,7 +168,7 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
                                 {"translate": translate or {}, "project": proj}, out, where)
     pl = Pipeline(
         name=pipe.get("name", p.stem), out_dir=out,
-        db=Path(db) if db else out / pipe.get("db", "workbench.duckdb"),
+        db=store_path(db, pipe.get("db"), base),
         source=source, translate=translate, translations=translations,
         projectors=list(projectors), project_options=proj, filters=list(filters),
         filter_options=filt, exports=[dict(e) for e in exports], report=report,

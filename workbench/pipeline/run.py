@@ -60,6 +60,8 @@ class PlanStep:
     status: str
     refs: list[str] = field(default_factory=list)
     detail: str = ""
+    #: the file or directory an export or report step wrote (or would write, or found up to date)
+    output: Path | None = None
 
 
 def _step_key(stage: str, inputs: Sequence[Version], opts: dict[str, Any]) -> str:
@@ -213,11 +215,11 @@ class _Runner:
             spec.setdefault("config_names", [lbl for lbl, _ in finals])
             marker = read_marker(out)
             if marker and marker.get("key") == export_key(vs, HubExportOptions(**spec)):
-                self.emit(PlanStep("export", fmt, "skip", [v.ref for v in vs], f"{out} is up to date"))
+                self.emit(PlanStep("export", fmt, "skip", [v.ref for v in vs], f"{out} is up to date", out))
                 return
             if not self.dry_run:
                 export([v.ref for v in vs], out, format=fmt, store=self.store, **spec)
-            self.emit(PlanStep("export", fmt, "run", [v.ref for v in vs], str(out)))
+            self.emit(PlanStep("export", fmt, "run", [v.ref for v in vs], str(out), out))
             return
         for label, v in finals:
             assert v is not None
@@ -228,7 +230,7 @@ class _Runner:
             if not self.dry_run:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 export(v.ref, out, format=fmt, store=self.store, **spec)
-            self.emit(PlanStep("export", f"{fmt} {label}", "run", [v.ref], str(out)))
+            self.emit(PlanStep("export", f"{fmt} {label}", "run", [v.ref], str(out), out))
 
     def report(self, label: str, v: Version | None) -> None:
         spec = dict(self.pl.report or {})
@@ -243,7 +245,7 @@ class _Runner:
             if out is not None and hook.write is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 hook.write(rep, out)
-        self.emit(PlanStep("report", label, "run", [v.ref], str(out or "")))
+        self.emit(PlanStep("report", label, "run", [v.ref], str(out or ""), out))
 
 
 def run_pipeline(

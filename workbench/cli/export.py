@@ -64,6 +64,10 @@ def push(
     license_details: Annotated[Optional[str], typer.Option(help="Licence terms for the card.")] = None,
     source_license: Annotated[Optional[str], typer.Option(help="Licence of the source corpus.")] = None,
     pretty_name: Annotated[Optional[str], typer.Option(help="Title of the card.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", envvar="WORKBENCH_PUSH_TIMEOUT",
+                       min=0.001, help="Seconds each request to the Hub may wait to connect or for "
+                       "the next bytes of an answer; one that waits longer ends the push.",
+                       show_default="60")] = None,
     db: DbOpt = None,
 ) -> None:
     """Export version(s) in the Hub layout and upload them to a Hugging Face dataset repository.
@@ -74,9 +78,12 @@ def push(
     """
     from workbench.export.push import push as run
 
+    # no default of its own: the library's DEFAULT_TIMEOUT is the one (imported at module level, it
+    # would slow every command); test_the_default_timeout_is_finite checks the help's "60"
+    limit: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     with console.status(f"pushing to {repo_id} ..."):
         res = run(refs, repo_id, private=private, config_names=config_name, store=store_at(db),
                   license=license, license_details=license_details,
-                  source_license=source_license, pretty_name=pretty_name)
+                  source_license=source_license, pretty_name=pretty_name, **limit)
     console.print(f"pushed {len(res.files)} files (configs: {', '.join(res.configs)}) to "
                   f"{res.repo_url}")

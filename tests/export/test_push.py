@@ -1,7 +1,7 @@
 """workbench push against a local fake of the Hub API (HF_ENDPOINT on 127.0.0.1): everything up to
 the network is the real code path; the token never appears in output, errors or logs. A silent
 Hub (:class:`SilentServer`, or the fake stalling at one step) ends a push with a timeout error;
-no object reachable from an error holds the token."""
+SIGTERM and Ctrl-C leave no temporary directory; no object reachable from an error holds the token."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import io
 import logging
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -203,6 +204,37 @@ def test_a_hub_that_stalls_at_any_step_is_a_timeout_error(hub, sample_store, ste
     method, path = hub.requests[-1][:2]
     assert step in f"{method} {path}" and f"({method} {path.split('?')[0]})" in info.value.message
     assert hub.repos["me/s"] == files and _factory() is before
+
+
+# -- interrupted: no temporary directory stays behind ----------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_push_removes_its_temporary_directory(sample_store, tmp_path: Path, sig) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    with SilentServer() as silent:
+        env = {**os.environ, "HF_TOKEN": TOKEN, "HF_ENDPOINT": silent.url, "PYTHONPATH": str(ROOT),
+               "TMPDIR": str(tmpdir), "WORKBENCH_DB": str(sample_store.path),
+               "WORKBENCH_PUSH_TIMEOUT": "100"}  # the signal comes long before the timeout
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "push", "sample-en", "--repo-id",
+                                 "me/x"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            # the export is written and the push waits on the Hub: the worst moment to stop
+            while not (list(tmpdir.glob("wb-push-*")) and silent.connections):
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.05)
+            proc.send_signal(sig)
+            t0 = time.monotonic()
+            out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 128 + sig, err  # 143 for SIGTERM, 130 for Ctrl-C (as typer exits)
+    assert not list(tmpdir.glob("wb-push-*"))
+    assert "Traceback" not in err and TOKEN not in out + err
 
 
 # -- no object reachable from an error holds the token --------------------------------------------

@@ -8,11 +8,15 @@ The CLI is the only package that prints or exits; the library raises typed error
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import os
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -95,6 +99,34 @@ def store_at(db: Path | None, *, init: bool = False, lock_timeout: float | None 
         store.commit_timeout = lock_timeout
     store.on_wait = lambda msg: err.print(styled(("waiting:", "yellow"), " ", msg))
     return store
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by :func:`sigterm_unwinds`. A BaseException, like
+    KeyboardInterrupt, so that the library's ``except Exception`` blocks let it through."""
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` instead of ending Python on the spot
+    (its default, which skips ``finally`` blocks and context managers: push's temporary directory
+    would stay behind); the command then exits 143 (128 + SIGTERM). The old handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():  # signal.signal works only there
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the cleanup short
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except Terminated:
+        err.print(styled(("stopped:", "bold red"), " terminated (SIGTERM); temporary files removed"))
+        raise typer.Exit(128 + signal.SIGTERM) from None
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def arrow_table(tbl: Any, limit: int | None = None) -> Table:

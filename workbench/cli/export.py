@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from workbench.cli.common import DbOpt, app, console, store_at
+from workbench.cli.common import DbOpt, app, console, sigterm_unwinds, store_at
 
 
 @app.command("export")
@@ -64,19 +64,27 @@ def push(
     license_details: Annotated[Optional[str], typer.Option(help="Licence terms for the card.")] = None,
     source_license: Annotated[Optional[str], typer.Option(help="Licence of the source corpus.")] = None,
     pretty_name: Annotated[Optional[str], typer.Option(help="Title of the card.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", envvar="WORKBENCH_PUSH_TIMEOUT",
+                       min=0.001, help="Seconds each request to the Hub may wait to connect or for "
+                       "the next bytes of an answer; one that waits longer ends the push.",
+                       show_default="60")] = None,
     db: DbOpt = None,
 ) -> None:
     """Export version(s) in the Hub layout and upload them to a Hugging Face dataset repository.
 
-    The token comes from HF_TOKEN or `hf auth login`; it is never printed.
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed. Stopped by Ctrl-C or
+    SIGTERM, it removes its temporary files.
 
     Example: workbench push sample-en.de sample-en.es --repo-id me/sample-ner --license cc-by-4.0
     """
     from workbench.export.push import push as run
 
-    with console.status(f"pushing to {repo_id} ..."):
+    # no default of its own: the library's DEFAULT_TIMEOUT is the one (imported at module level, it
+    # would slow every command); test_the_default_timeout_is_finite checks the help's "60"
+    limit: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    with sigterm_unwinds(), console.status(f"pushing to {repo_id} ..."):
         res = run(refs, repo_id, private=private, config_names=config_name, store=store_at(db),
                   license=license, license_details=license_details,
-                  source_license=source_license, pretty_name=pretty_name)
+                  source_license=source_license, pretty_name=pretty_name, **limit)
     console.print(f"pushed {len(res.files)} files (configs: {', '.join(res.configs)}) to "
                   f"{res.repo_url}")

@@ -99,3 +99,28 @@ def test_report_html_to_an_unwritable_place_is_an_error(db, tmp_path):
     blocker.write_text("x")
     r = _run("report", "xabc", "--html", str(blocker / "r.html"), "--db", str(db))
     assert r.exit_code == 1 and "cannot write the report" in r.output and "Traceback" not in r.output
+
+
+def _commands():
+    import typer.main
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path
+    yield from walk(typer.main.get_command(app), [])
+
+
+def test_flags_show_no_value_type_in_help() -> None:
+    """An on/off flag takes no value, so help shows no ``<bool>`` beside it (options that take
+    a value keep their type)."""
+    paths = list(_commands())
+    assert len(paths) >= 15
+    for path in paths:
+        r = _run(*path, "--help")
+        assert r.exit_code == 0, path
+        assert "<bool>" not in r.output, path
+    assert "<int>" in _run("translate", "--help").output

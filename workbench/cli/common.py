@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from workbench._version import __version__
 from workbench.core.errors import ConfigError, WorkbenchError
@@ -43,6 +43,15 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 def _print_error(exc: BaseException) -> None:
     err.print(styled(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    # typer 0.29 labels every on/off flag "<bool>", though a flag takes no value: show none
+    return None if self.is_bool_flag else _typer_type(self, ctx)
+
+
+_typer_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 class _Group(TyperGroup):

@@ -25,6 +25,10 @@ def ingest(
     tags_column: Annotated[str, typer.Option(help="HF dataset: column of tags.")] = "ner_tags",
     split: Annotated[Optional[str], typer.Option(help="Split name for files; one split of a "
                      "dataset.")] = None,
+    config: Annotated[Optional[str], typer.Option(help="HF dataset: the config (wikiann's 'sw', a "
+                      "multi-config export's language); the error lists them when one is needed.")] = None,
+    revision: Annotated[Optional[str], typer.Option(help="HF Hub dataset: the revision (branch, tag "
+                        "or commit) to read.")] = None,
     strict: Annotated[bool, typer.Option(help="Reject ill-formed tag sequences instead of "
                       "repairing them.")] = False,
     force: Annotated[bool, typer.Option(help="Store a new version even when this input was ingested "
@@ -37,6 +41,8 @@ def ingest(
     """Read a labelled file or dataset into a new stored version.
 
     Example: workbench ingest data/sample-en.conll --name sample-en --lang en
+
+    A Hub dataset with configs: workbench ingest wikiann --config sw --split train --name wikiann-sw --lang sw
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -55,6 +61,11 @@ def ingest(
             opts["token_column"] = token_column
     if split:
         opts["split"] = split
+    for key, value in (("config", config), ("revision", revision)):
+        if value is not None:
+            if fmt != "hf":
+                raise typer.BadParameter(f"--{key} is for HF datasets, not {fmt} files", param_hint=f"--{key}")
+            opts[key] = value
     shown: list[str] = []
     count = 0
 

@@ -16,7 +16,7 @@ _HF_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "p
                 ".arrow": "arrow", ".txt": "text"}
 
 
-def _load_hf(source: str | Path) -> Any:
+def _load_hf(source: str | Path, config: str | None = None, revision: str | None = None) -> Any:
     import datasets
 
     p = Path(source)
@@ -30,12 +30,36 @@ def _load_hf(source: str | Path) -> Any:
                 raise InputError(f"cannot load {p.suffix!r} files as a dataset", where=str(p),
                                  fix=f"use one of {sorted(_HF_BUILDERS)}")
             return datasets.load_dataset(builder, data_files=str(p))
-        return datasets.load_dataset(str(source))
+        if p.is_dir() and config is None:
+            # a Hub-layout directory (a workbench hf export, a cloned dataset repository) with
+            # several configs: load_dataset would silently read only the default one
+            names = _config_names(p)
+            if len(names) > 1:
+                raise InputError(f"the dataset has {len(names)} configs: {', '.join(names)}",
+                                 where=str(source), fix=f"choose one with --config, e.g. --config {names[0]}")
+        return datasets.load_dataset(str(source), config, revision=revision)
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot load dataset: {type(exc).__name__}: {exc}", where=str(source),
-                         fix="pass a directory saved with save_to_disk, a data file or a Hub id") from None
+        msg = str(exc)
+        if "Config name is missing" in msg or "BuilderConfig" in msg and "not found" in msg:
+            # a Hub dataset with configs (wikiann, PAN-X, MasakhaNER): the message lists them
+            listed = msg.split("vailable", 1)[-1] if "vailable" in msg else msg
+            raise InputError(f"choose a config of this dataset ({'no config given' if config is None else f'no config {config!r}'}); "
+                             f"available{listed.strip()[:600]}", where=str(source),
+                             fix="pass --config NAME (and --revision to pin the dataset's version)") from None
+        raise InputError(f"cannot load dataset: {type(exc).__name__}: {msg}", where=str(source),
+                         fix="pass a directory saved with save_to_disk, a data file or a Hub id "
+                             "(with --config for a dataset with configs)") from None
+
+
+def _config_names(p: Path) -> list[str]:
+    import datasets
+
+    try:
+        return list(datasets.get_dataset_config_names(str(p)))
+    except Exception:  # noqa: BLE001 - no configs declared: load_dataset decides
+        return []
 
 
 def _class_names(feature: Any) -> list[str] | None:
@@ -53,6 +77,8 @@ def read_hf(
     *,
     lang: str = "",
     split: str | None = None,
+    config: str | None = None,
+    revision: str | None = None,
     tokens_column: str = "tokens",
     tags_column: str = "ner_tags",
     scheme: str = "iob2",
@@ -61,7 +87,9 @@ def read_hf(
     batch_size: int = 1000,
 ) -> Iterator[Example]:
     """A ``datasets.Dataset``/``DatasetDict``, or a local path (a ``save_to_disk`` folder, a
-    JSON/CSV/Parquet data file) or a Hub id ``load_dataset`` reads.
+    JSON/CSV/Parquet data file) or a Hub id ``load_dataset`` reads. ``config`` and ``revision``
+    go to ``load_dataset`` (a Hub dataset or a Hub-layout directory with several configs needs
+    ``config``: without it the error lists them).
 
     ``ner_tags`` may be ClassLabel integers (names resolved), strings, or integers with
     ``names`` given. The label names, in their ClassLabel order, are kept in
@@ -72,7 +100,7 @@ def read_hf(
     """
     import datasets
 
-    ds = _load_hf(source) if isinstance(source, (str, Path)) else source
+    ds = _load_hf(source, config, revision) if isinstance(source, (str, Path)) else source
     if isinstance(ds, (datasets.IterableDataset, datasets.IterableDatasetDict)):
         raise InputError("streaming datasets are not supported", where=str(source),
                          fix="load it without streaming=True")
@@ -94,7 +122,10 @@ def read_hf(
                                  where=f"split {split_name}", fix="pass --tokens-column/--tags-column")
         class_names = _class_names(d.features[tags_column]) or names
         has_id = "id" in d.column_names
-        cols = [tokens_column, tags_column] + (["id"] if has_id else [])
+        # a workbench export (or any dataset) with a string `lang` column keeps its language
+        # when --lang is not given
+        has_lang = not lang and "lang" in d.column_names and str(getattr(d.features["lang"], "dtype", "")) == "string"
+        cols = [tokens_column, tags_column] + (["id"] if has_id else []) + (["lang"] if has_lang else [])
         i = 0
         for batch in d.select_columns(cols).iter(batch_size=batch_size):
             for j, (toks, tags) in enumerate(zip(batch[tokens_column], batch[tags_column], strict=False)):
@@ -121,8 +152,9 @@ def read_hf(
                     meta["label_names"] = class_names
                 if prefix_ids and orig is not None:
                     meta["orig_id"] = orig
+                row_lang = (batch["lang"][j] or "") if has_lang else lang
                 yield Example.from_tokens(ex_id, toks, tags, scheme=scheme, strict=strict,
-                                          where=where, lang=lang, split=split_name, meta=meta)
+                                          where=where, lang=row_lang, split=split_name, meta=meta)
             i += len(batch[tokens_column])
 
 

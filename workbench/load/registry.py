@@ -8,6 +8,7 @@ Format is detected from the extension or content (:func:`detect_format`); errors
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,13 @@ def detect_format(path: str | Path) -> str:
     fmt = EXTENSIONS.get(p.suffix.lower())
     if fmt:
         return fmt
+    if not p.exists() and not p.suffix and re.fullmatch(r"[\w.\-]+(/[\w.\-]+)?", str(path)):
+        return "hf"  # no such file, and it reads as a Hub dataset id (wikiann, unimelb-nlp/wikiann)
     try:
         head = p.open("rb").read(4096)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=str(p), fix="check the path") from None
+        raise InputError(f"cannot read: {exc.strerror}", where=str(p),
+                         fix="check the path (a Hub dataset id is read with --format hf)") from None
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.lstrip()[:1] in (b"{", b"["):

@@ -13,7 +13,9 @@ from workbench.cli import app
 from workbench.store.store import Store
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-ENV = {"COLUMNS": "200", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+# no HF_HUB_OFFLINE here: huggingface_hub reads it once, at import, for the whole process (the
+# Hub-id test sets it in a subprocess of its own); local directories need no network
+ENV = {"COLUMNS": "200"}
 
 
 def _run(*args: str):
@@ -60,13 +62,34 @@ def test_an_unknown_config_lists_the_available_ones(two_configs, tmp_path) -> No
 
 
 def test_a_hub_id_offline_is_a_clear_error(tmp_path) -> None:
-    r = _run("ingest", "wikiann", "--config", "sw", "--revision", "main", "--name", "w",
-             "--db", str(tmp_path / "wb.duckdb"))
-    assert r.exit_code == 1 and "error: wikiann: cannot load dataset" in r.output
-    assert "Hub" in r.output
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "PYTHONPATH": str(DATA.parent), "COLUMNS": "200"}
+    r = subprocess.run([sys.executable, "-m", "workbench", "ingest", "wikiann", "--config", "sw", "--revision",
+                        "main", "--name", "w", "--db", str(tmp_path / "wb.duckdb")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "error: wikiann: cannot load dataset" in r.stderr and "Hub" in r.stderr
 
 
 def test_config_is_for_datasets_only(tmp_path) -> None:
     r = _run("ingest", str(DATA / "sample-en.conll"), "--config", "de", "--name", "x",
              "--db", str(tmp_path / "wb.duckdb"))
     assert r.exit_code == 2 and "--config is for HF datasets" in r.output
+
+
+def test_an_export_of_other_refs_is_replaced_only_with_overwrite(two_configs, tmp_path) -> None:
+    import shutil
+
+    d = tmp_path / "hf"
+    shutil.copytree(two_configs, d)
+    db = str(two_configs.parent / "src.duckdb")
+    r = _run("export", "de", "-f", "hf", "-o", str(d), "--db", db)
+    assert r.exit_code == 1 and "would drop en (en@1)" in r.output and "--overwrite" in r.output
+    assert sorted(p.name for p in (d / "data").iterdir()) == ["de", "en"]  # untouched
+    assert _run("export", "en", "de", "-f", "hf", "-o", str(d), "--db", db).exit_code == 0  # the same refs
+    assert _run("export", "de", "-f", "hf", "-o", str(d), "--db", db, "--overwrite").exit_code == 0
+    assert sorted(p.name for p in (d / "data").iterdir()) == ["de"]

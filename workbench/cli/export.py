@@ -30,7 +30,7 @@ def export_cmd(
                               "corpus.")] = None,
     pretty_name: Annotated[Optional[str], typer.Option(help="hf: title of the card.")] = None,
     overwrite: Annotated[bool, typer.Option(help="hf: replace a directory that is not a "
-                         "workbench export.")] = False,
+                         "workbench export, or an export of other corpora.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Write stored version(s) to a file, or to a Hub-ready dataset directory (--format hf).

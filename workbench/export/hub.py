@@ -57,7 +57,8 @@ class HubExportOptions:
         source_license: licence of the source corpus, recorded in the card.
         pretty_name: title of the card (default: from the corpus name).
         shard_rows: examples per Parquet shard (default 200,000).
-        overwrite: replace an existing directory that is not a workbench export.
+        overwrite: replace an existing directory that is not a workbench export, or an export of
+            other corpora (without it, only an export of the same corpora is replaced).
     """
 
     config_names: list[str] | None = None
@@ -250,6 +251,22 @@ def _place(tmp: Path, out: Path, overwrite: bool) -> None:
         os.replace(tmp, out)
 
 
+def _check_replaces_only_ours(out: Path, vs: Sequence[Version], configs: Sequence[str]) -> None:
+    """An export may replace an earlier export of the same corpora (newer versions, renamed
+    configs), never silently drop a corpus it held."""
+    old = read_marker(out)
+    if not old:
+        return
+    corpora = {v.corpus for v in vs}  # a config renamed, a newer version: the same corpora
+    lost = [f"{c} ({r})" for c, r in zip(old.get("configs") or [], old.get("refs") or [], strict=False)
+            if str(r).rsplit("@", 1)[0] not in corpora]
+    if lost:
+        raise ConfigError(
+            f"{out} holds an export of other refs; replacing it would drop {', '.join(lost)}",
+            where=str(out), fix="export every ref the dataset should hold in one command "
+            "(workbench export A B -f hf -o DIR), choose another directory, or pass --overwrite")
+
+
 def export_key(versions: Sequence[Version], opts: HubExportOptions) -> str:
     """Stable key of an export: the versions' signatures and the options."""
     return content_hash([v.signature_key for v in versions], [v.ref for v in versions], asdict(opts))
@@ -273,8 +290,10 @@ def export_hf(store: Store, versions: Version | Sequence[Version], out: Path, **
     if opts.shard_rows < 1:
         raise ConfigError("shard_rows must be at least 1")
     configs = config_names(vs, opts.config_names)
-    features = hub_features(_labels(store, vs))
     out = Path(out)
+    if not opts.overwrite:
+        _check_replaces_only_ours(out, vs, configs)
+    features = hub_features(_labels(store, vs))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         for kind in ("tmp", "old"):  # left by a killed export

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import pipeline_stages
-from workbench.core.errors import ConfigError
+from workbench.core.errors import ConfigError, ModelError
 from workbench.pipeline import STAGES, StageHook, load_pipeline, run_pipeline
 from workbench.pipeline.stages import _attach_sig
 from workbench.store.store import Store
@@ -248,8 +248,13 @@ def test_example_pipelines_parse(tmp_path: Path, monkeypatch) -> None:
         assert pl.exports and pl.stages()[0] == "ingest"
         for path in pl.translations.values():
             assert path.is_file()
-        assert run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path,
-                            db=tmp_path / "wb.duckdb")[0].status == "run"
+        shown: list = []
+        try:
+            run_pipeline(ROOT / "examples" / f"{name}.toml", dry_run=True, out_dir=tmp_path,
+                         db=tmp_path / "wb.duckdb", on_step=shown.append)
+        except ModelError:  # the translate examples' model is not converted here: after the plan
+            assert name != "quickstart"
+        assert shown[0].status == "run"
 
 
 def test_translate_stage_hook(tmp_path: Path, monkeypatch) -> None:
@@ -351,9 +356,9 @@ _TRANSLATE_PLANS = {
 
 @pytest.mark.parametrize("name", sorted(_TRANSLATE_PLANS))
 def test_translate_examples_plan_then_stop_at_the_model_download(name: str, tmp_path: Path, monkeypatch) -> None:
-    """examples/translate-{train,test}.toml need a model download: their plan is checked, a real
-    run ingests then stops at the model with a clear error naming the one-time convert command
-    (having only looked in the local caches), and that command's download is the first network
+    """examples/translate-{train,test}.toml need a model download: their plan is shown, then
+    both a dry run and a real run stop at the model, before anything runs, with a clear error
+    naming the one-time convert command (having only looked in the local caches), and that command's download is the first network
     call (the Hub is replaced at that boundary: there is no network here)."""
     import huggingface_hub
 
@@ -371,14 +376,19 @@ def test_translate_examples_plan_then_stop_at_the_model_download(name: str, tmp_
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = ROOT / "examples" / f"{name}.toml"
-    assert _plan(run_pipeline(path, dry_run=True, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")) == plan
+    db = tmp_path / "out" / "workbench.duckdb"
+    shown: list = []
+    # a dry run shows the plan, then stops at what a run would stop at: the model
+    with pytest.raises(ModelError, match="neither a directory nor a converted model"):
+        run_pipeline(path, dry_run=True, out_dir=tmp_path / "out", db=db, on_step=shown.append)
+    assert _plan(shown) == plan
     assert not (tmp_path / "out").exists()
+    calls.clear()
     with pytest.raises(ModelError, match="neither a directory nor a converted model") as info:
-        run_pipeline(path, out_dir=tmp_path / "out", db=tmp_path / "out" / "workbench.duckdb")
-    assert f"workbench models convert {model}" in info.value.fix
+        run_pipeline(path, out_dir=tmp_path / "out", db=db)
+    assert f"workbench models convert {model}" in info.value.fix and "[translate] model" in str(info.value)
     assert calls == [(model, {"local_files_only": True})]  # a cache lookup, no download
-    store = Store(tmp_path / "out" / "workbench.duckdb")
-    assert [(v.ref, v.stage) for v in store.versions()] == [(plan[0][1] + "@1", "ingest")]
+    assert not db.exists()  # checked before anything ran: nothing ingested
     calls.clear()
     with pytest.raises(ModelError, match=f"cannot download '{model}'"):
         convert(model, quantization="int8")

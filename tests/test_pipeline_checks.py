@@ -54,3 +54,15 @@ def test_good_options_pass_the_checks(tmp_path):
                             '[filter]\nfilters = ["length-ratio.v1"]\n"length-ratio.v1" = { max = 2.5 }\n')
     pl = load_pipeline(p)
     assert pl.projectors == ["align.eflomal.v1"] and pl.filters == ["length-ratio.v1"]
+
+
+@pytest.mark.parametrize("change,match", [
+    (("sample-en.conll", "nope.conll"), r"\[source\] path .*nope.conll.*: no such file"),
+    (("sample-de.txt", "nope.txt"), r"\[translations\] de: no such file"),
+])
+def test_a_missing_input_file_is_an_error_before_anything_runs(tmp_path, change, match):
+    p = _pipeline(tmp_path, '[project]\nprojector = "align.eflomal.v1"\n')
+    p.write_text(p.read_text().replace(*change))
+    with pytest.raises(ConfigError, match=match):
+        run_pipeline(p, dry_run=True)
+    assert not (tmp_path / "out").exists()

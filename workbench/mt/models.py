@@ -24,7 +24,8 @@ from typing import Any
 from workbench.core.errors import ModelError
 from workbench.mt.families import FAMILIES, Family, detect_family, pair_from_name, parse_pair
 
-__all__ = ["Model", "ModelInfo", "convert", "list_models", "load_model", "models_home", "open_model"]
+__all__ = ["Model", "ModelInfo", "convert", "list_models", "load_model", "locate_model", "models_home",
+           "open_model"]
 
 #: tokenizer files copied next to a converted model (those that exist).
 TOKENIZER_FILES = ("source.spm", "target.spm", "sentencepiece.bpe.model", "spiece.model",
@@ -236,22 +237,30 @@ def load_model(ref: str | Path, *, family: str | None = None, home: Path | None 
                pair: str | None = None) -> Model:
     """A local CTranslate2 directory, a name ``workbench models list`` prints, a Hugging Face id
     converted into the model cache (or a CTranslate2 model already in the Hugging Face cache)."""
+    path, name = locate_model(ref, home=home)
+    return open_model(path, family=family, name=name, pair=pair)
+
+
+def locate_model(ref: str | Path, *, home: Path | None = None) -> tuple[Path, str | None]:
+    """Where :func:`load_model` finds ``ref`` (its directory, and the Hub id it was converted
+    from when found by one), looking only on this machine; a :class:`ModelError` naming the
+    convert command when it is nowhere (what a pipeline checks before anything runs)."""
     p = Path(ref)
     if p.is_dir():
-        return open_model(p, family=family, pair=pair)
+        return p, None
     home = home or models_home()
     if home.is_dir() and (home / str(ref) / "model.bin").exists():  # a name from models list
-        return open_model(home / str(ref), family=family, pair=pair)
+        return home / str(ref), None
     found = sorted(home.glob(_slug(str(ref)) + "-ct2-*")) if home.is_dir() else []
     found = [d for d in found if (d / "model.bin").exists()]
     if found:
-        return open_model(found[0], family=family, name=str(ref), pair=pair)
+        return found[0], str(ref)
     try:
         from huggingface_hub import snapshot_download
 
         local = Path(snapshot_download(str(ref), local_files_only=True))
         if (local / "model.bin").exists():
-            return open_model(local, family=family, name=str(ref), pair=pair)
+            return local, str(ref)
     except Exception:  # noqa: BLE001 - not in the HF cache, or no huggingface_hub
         pass
     raise ModelError(f"model {ref!r} is neither a directory nor a converted model in {home}",

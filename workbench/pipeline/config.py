@@ -47,6 +47,7 @@ class Pipeline:
             stage's ``executor`` sub-table; a stage missing here runs locally. Executor options
             never change a version, so they are not part of a step's identity.
         base: the pipeline file's directory (relative paths start there).
+        path: the pipeline file.
     """
 
     name: str
@@ -63,6 +64,7 @@ class Pipeline:
     report: dict[str, Any] | None = None
     executors: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")
+    path: Path | None = None
 
     def stages(self) -> list[str]:
         """Names of the stages this pipeline uses, in order."""
@@ -132,7 +134,11 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         if not isinstance(source.get(key), str):
             raise ConfigError(f"[source] needs {key!r}", where=where,
                               fix='e.g. path = "data/sample-en.conll", name = "sample-en"')
-    source["path"] = str(base / source["path"])
+    given_source = source["path"]
+    src = base / given_source
+    if not src.exists() and source.get("format") == "hf" and not Path(given_source).suffix:
+        src = Path(given_source)  # a Hub dataset id, read by the hf reader as it is
+    source["path"] = str(src)
     translate = _table(raw, "translate", where) or None
     if translate is not None:
         if not isinstance(translate.get("model"), str) or not translate.get("targets"):
@@ -172,14 +178,28 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         source=source, translate=translate, translations=translations,
         projectors=list(projectors), project_options=proj, filters=list(filters),
         filter_options=filt, exports=[dict(e) for e in exports], report=report,
-        executors=executors, base=base,
+        executors=executors, base=base, path=p,
     )
     missing = [s for s in pl.stages() if not STAGES[s].available()]
     if missing:
         raise ConfigError(f"stage {missing[0]} is not available in this build", where=where,
                           fix=f"install a workbench with the {missing[0]} stage, or remove its section")
     _check_options(pl, proj_given="project" in raw, where=where)
+    _check_inputs(pl, given_source, where=where)
     return pl
+
+
+def _check_inputs(pl: Pipeline, given_source: str, *, where: str) -> None:
+    """The input files exist (checked before anything runs, not when their stage comes)."""
+    src = Path(pl.source["path"])
+    if not src.exists() and (pl.source.get("format") != "hf" or src.is_absolute()):
+        raise ConfigError(f"[source] path {given_source!r}: no such file or directory ({src})",
+                          where=where, fix="check the path (relative to the pipeline file); a Hub "
+                          'dataset id needs format = "hf"')
+    for lang, f in pl.translations.items():
+        if not f.is_file():
+            raise ConfigError(f"[translations] {lang}: no such file ({f})", where=where,
+                              fix="check the path (relative to the pipeline file)")
 
 
 def _check_options(pl: Pipeline, *, proj_given: bool, where: str) -> None:

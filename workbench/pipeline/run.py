@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ConfigError
+from workbench.core.errors import ConfigError, ModelError
 from workbench.core.signature import content_hash
 from workbench.export.hub import HubExportOptions, export_key, read_marker
 from workbench.export.stage import EXPORTERS, export
@@ -264,4 +264,33 @@ def run_pipeline(
     """
     pl = load_pipeline(path, out_dir=out_dir, db=db)
     store = Store(pl.db, init=init)
-    return _Runner(pl, store, dry_run, on_step).run()
+    if not dry_run:
+        check_models(pl)  # before anything runs: not a failure after ingest
+    steps = _Runner(pl, store, dry_run, on_step).run()
+    if dry_run:
+        check_models(pl)  # after the plan is shown: what a run would stop at
+    return steps
+
+
+def check_models(pl: Pipeline) -> None:
+    """The models the pipeline's stages need are on this machine (a directory, a converted
+    name, or the model cache); else the :class:`~workbench.core.errors.ModelError` that names
+    the one-time ``workbench models convert`` command. Nothing is downloaded."""
+    from workbench.mt.models import locate_model
+    from workbench.project.build import MT_PROJECTORS
+    from workbench.project.stage import project
+    from workbench.translate.stage import translate
+
+    needed = []
+    if pl.translate and STAGES["translate"].function is translate:
+        needed.append(("[translate] model", pl.translate["model"]))
+    mt_projectors = [p for p in pl.projectors if p.startswith(MT_PROJECTORS)]
+    if mt_projectors and STAGES["project"].function is project:
+        model = pl.project_options.get("model") or (pl.translate or {}).get("model")
+        if isinstance(model, str):
+            needed.append((f"[project] model ({mt_projectors[0]})", model))
+    for what, model in needed:
+        try:
+            locate_model(model)
+        except ModelError as exc:
+            raise ModelError(exc.message, where=f"{pl.path} {what}" if pl.path else what, fix=exc.fix) from None

@@ -1,6 +1,7 @@
 """Typed errors of the workbench. Only the CLI prints them or exits.
 
 Every error says what was wrong, where (``file:line`` or an example id) and how to fix it.
+:class:`InputWarning` is their quiet sibling: input that is legal but was read with a loss.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "LanguageError",
     "ConfigError",
     "HubError",
+    "InputWarning",
 ]
 
 
@@ -64,3 +66,9 @@ class ConfigError(WorkbenchError):
 
 class HubError(WorkbenchError):
     """The Hugging Face Hub refused or failed a request (the message never holds the token)."""
+
+
+class InputWarning(UserWarning):
+    """Input was read, but part of it was left out or read differently from what it says: the
+    unfinished last record of a truncated file, a ``# text`` comment that contradicts the tokens.
+    The message starts with ``file:line``."""

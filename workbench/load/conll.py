@@ -61,8 +61,9 @@ def read_conll(
     CoNLL-2003 is not mistaken for one: CoNLL-U's multiword-token ``2-3`` and empty-node ``5.1``
     lines are then left out, as CoNLL-U readers do, and an index that skips or goes back is a
     warning, an error once the file has shown CoNLL-U sentences); tags come from ``tag_column``
-    (default: last). A file that ends mid-line (truncated) gives its complete sentences and an
-    :class:`InputWarning` naming the line.
+    (default: last). A file that ends mid-line (truncated: its last line has no line break and
+    too few columns, a tag cut short or a label the file has not used) gives its complete
+    sentences and an :class:`InputWarning` naming the line.
     """
     path = Path(path)
     prefix = id_prefix if id_prefix is not None else path.stem
@@ -210,9 +211,10 @@ def read_conll(
         cur = _Sentence()
     if cur.rows:
         yield make(cur)
-    elif "sent_id" in cur.meta or "text" in cur.meta:
-        raise InputError("empty sentence: comments with no token lines at the end of the file",
-                         where=f"{path}:{cur.comment_line}", fix="remove the comments or add the tokens")
+    elif cur.meta:  # a sentence's comments, then the end of the file: cut before its tokens?
+        warnings.warn(f"{path}:{cur.comment_line}: the file ends after comments, before the tokens of "
+                      f"their sentence (truncated?); {count} complete sentences read", InputWarning,
+                      stacklevel=2)
 
 
 def _comment(stripped: str, s: _Sentence, lineno: int) -> None:
@@ -242,10 +244,11 @@ def _conllu_extra(col0: str, n: int) -> bool:
 
 
 def _cut_label(tag: str, labels: set[str]) -> bool:
-    """Whether the tag of a file's unterminated last line looks cut: its label is new to the
-    file and the start of one seen before (``B-PE`` where ``PER`` was seen)."""
-    lab = tag[2:]
-    return tag != "O" and lab not in labels and any(x.startswith(lab) for x in labels)
+    """Whether the tag of a file's unterminated last line looks cut: the file has labels and
+    this one is not among them (``B-PE`` or ``B-MIS`` where ``PER`` and ``MISC`` belong). A file
+    that merely lacks its last line break loses its last sentence only when that line brings a
+    label of its own, and says so."""
+    return tag != "O" and bool(labels) and tag[2:] not in labels
 
 
 def _short(s: str, n: int = 60) -> str:

@@ -62,7 +62,7 @@ def read_conll(
     lines are then left out, as CoNLL-U readers do, and an index that skips or goes back is a
     warning, an error once the file has shown CoNLL-U sentences); tags come from ``tag_column``
     (default: last). A file that ends mid-line (truncated: its last line has no line break and
-    too few columns, a tag cut short or a label the file has not used) gives its complete
+    too few columns, a tag cut short or a label the file has not used before) gives its complete
     sentences and an :class:`InputWarning` naming the line.
     """
     path = Path(path)
@@ -165,7 +165,7 @@ def read_conll(
                     return False
                 _comment(stripped, cur, line.no)
                 return True
-        if last and (line.cut or len(cols) < max(2, last_ncols)):
+        if last and len(cols) < max(2, last_ncols):
             return False
         if len(cols) < 2:
             raise InputError(
@@ -194,8 +194,8 @@ def read_conll(
         return True
 
     for line in read_lines(path):
-        if line.text and not line.text.isspace():
-            if not step(line):
+        if line.cut or (line.text and not line.text.isspace()):
+            if line.cut or not step(line):
                 cut_off(line, cur)
                 return
             continue
@@ -244,11 +244,10 @@ def _conllu_extra(col0: str, n: int) -> bool:
 
 
 def _cut_label(tag: str, labels: set[str]) -> bool:
-    """Whether the tag of a file's unterminated last line looks cut: the file has labels and
-    this one is not among them (``B-PE`` or ``B-MIS`` where ``PER`` and ``MISC`` belong). A file
-    that merely lacks its last line break loses its last sentence only when that line brings a
-    label of its own, and says so."""
-    return tag != "O" and bool(labels) and tag[2:] not in labels
+    """Whether the tag of a file's unterminated last line may be cut short (``B-PE`` of
+    ``B-PER``): its label is not one the file has used before. A file that merely lacks its last
+    line break loses its last sentence only when that line brings a label of its own, and says so."""
+    return tag != "O" and tag[2:] not in labels
 
 
 def _short(s: str, n: int = 60) -> str:

@@ -68,8 +68,9 @@ def _span_tuples(obj: dict[str, Any], where: str) -> tuple[list[_Raw], str]:
             if "start" in v and ("labels" in v or "hypertextlabels" in v):
                 labs = want(v.get("labels") or v.get("hypertextlabels"), list,
                             f"the labels of result {k + 1}", where, fix)
+                quoted = want(v.get("text"), str, f"the text of result {k + 1}", where, fix, null=True)
                 for lab in labs:
-                    out.append((v["start"], v.get("end"), lab, v.get("text")))
+                    out.append((v["start"], v.get("end"), lab, quoted))
         return out, "labelstudio"
     if "tokens" in obj:
         return [], "tokens"
@@ -175,10 +176,12 @@ def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
         return
     count = 0
     for line in read_lines(path):
-        if not line.text.strip():
+        if not line.cut and not line.text.strip():
             continue
         where = f"{path}:{line.no}"
         try:
+            if line.cut:  # the file stops inside a character: whatever the line holds is cut
+                raise InputError("cut", where=where)
             obj = _loads(line.text, where, "one JSON object per line")
         except InputError:
             if not line.ended:  # the file's unfinished last line: truncated, not malformed

@@ -77,17 +77,15 @@ def check_encoding(head: bytes, path: Path) -> None:
 
 def _guess(raw: bytes) -> tuple[str, str]:
     """What invalid UTF-8 bytes probably are: (description, iconv source encoding)."""
+    try:  # Shift-JIS first: its two-byte characters look like overlong UTF-8 sequences
+        if re.search("[\u3040-\u30ff\u4e00-\u9fff]", raw.decode("shift_jis")):
+            return "probably Shift-JIS", "SHIFT-JIS"
+    except UnicodeDecodeError:
+        pass
     if re.search(rb"[\xc0\xc1][\x80-\xbf]|\xe0[\x80-\x9f]|\xf0[\x80-\x8f]", raw):
         return "an overlong sequence, as Java's modified UTF-8 writes NUL", "UTF-8"
     if re.search(rb"\xed[\xa0-\xbf]", raw):
         return "a UTF-16 surrogate encoded as if a character, as CESU-8 does", "UTF-8"
-    try:
-        text = raw.decode("shift_jis")
-    except UnicodeDecodeError:
-        pass
-    else:
-        if re.search("[\u3040-\u30ff\u4e00-\u9fff]", text):
-            return "probably Shift-JIS", "SHIFT-JIS"
     try:
         raw.decode("cp1252")
     except UnicodeDecodeError:

@@ -138,14 +138,15 @@ def _loads(text: str, where: str, fix: str, *, whole_file: bool = False) -> Any:
                          where=f"{where}:{exc.lineno}" if whole_file else where, fix=fix) from None
 
 
-def _no_surrogate(obj: Any, raw: str, where: str) -> None:
-    if SURROGATE_ESCAPE.search(raw):
-        at = lone_surrogate(obj)
-        if at is not None:
-            raise InputError(f"{at} holds half of a UTF-16 surrogate pair (an escape like \\ud800 "
-                             "without its partner)", where=where,
-                             fix="write the character itself, or both halves of its pair "
-                             "(\\ud83d\\ude00 for one emoji)")
+def _no_surrogate(obj: Any, where: str) -> None:
+    """A lone surrogate (a string no UTF-8 store can hold) is an error naming its field; called
+    only where the raw text has a surrogate escape (:data:`SURROGATE_ESCAPE`)."""
+    at = lone_surrogate(obj)
+    if at is not None:
+        raise InputError(f"{at} holds half of a UTF-16 surrogate pair (an escape like \\ud800 "
+                         "without its partner)", where=where,
+                         fix="write the character itself, or both halves of its pair "
+                         "(\\ud83d\\ude00 for one emoji)")
 
 
 def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -170,8 +171,10 @@ def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
         items = _loads(doc, str(path), "fix the JSON", whole_file=True)
         if not isinstance(items, list):
             raise InputError("expected a JSON array of records", where=str(path), fix="one object per line, or an array of them")
+        escapes = SURROGATE_ESCAPE.search(doc) is not None  # looked for once, not per record
         for n, item in enumerate(items, 1):
-            _no_surrogate(item, doc, f"{path}:{n}")
+            if escapes:
+                _no_surrogate(item, f"{path}:{n}")
             yield n, item
         return
     count = 0
@@ -190,7 +193,8 @@ def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
                               stacklevel=3)
                 return
             raise
-        _no_surrogate(obj, line.text, where)
+        if SURROGATE_ESCAPE.search(line.text):
+            _no_surrogate(obj, where)
         count += 1
         yield line.no, obj
 

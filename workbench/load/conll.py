@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.core.errors import InputError, InputWarning
 from workbench.core.records import Example
-from workbench.load.text import Line, read_lines
+from workbench.load.text import read_lines
 
 __all__ = ["read_conll", "write_conll"]
 
@@ -23,11 +23,14 @@ _RANGE_RE = re.compile(r"^(\d+)-(\d+)$")
 _EMPTY_NODE_RE = re.compile(r"^(\d+)\.(\d+)$")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sentence:
     """The lines of the sentence being read."""
 
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # word lines: (line, columns)
+    lines: list[int] = field(default_factory=list)  # the word lines' numbers
+    first: list[str] = field(default_factory=list)  # their token_column, or column 0
+    second: list[str] = field(default_factory=list)  # column 1 while column 0 is a running index
+    tags: list[str] = field(default_factory=list)
     #: CoNLL-U multiword-token and empty-node lines, (word lines before it, line, columns): left
     #: out when column 0 is the running index, tokens like any other when it is not
     ranged: list[tuple[int, int, list[str]]] = field(default_factory=list)
@@ -73,10 +76,6 @@ def read_conll(
     last_ncols = 0
     cur = _Sentence()
 
-    def columns(line: str) -> list[str]:
-        sep = separator if separator is not None else ("\t" if "\t" in line else None)
-        return line.split(sep) if sep else line.split()
-
     def word(lineno: int, cols: list[str], last: bool = False) -> str | None:
         """The tag of a word line; errors name the line. On the file's unterminated ``last`` line
         None where a cut would explain the error (a missing column, a tag cut short)."""
@@ -101,15 +100,15 @@ def read_conll(
     def make(s: _Sentence) -> Example:
         nonlocal count, conllu
         count += 1
-        start = s.comment_line or s.rows[0][0]  # the sentence's first line, comments included
-        if s.indexed and len(s.rows) > 1:
+        start = s.comment_line or s.lines[0]  # the sentence's first line, comments included
+        if s.indexed and len(s.lines) > 1:
             conllu = True
-        rows = s.rows
+        lines, toks, tags = s.lines, s.second if s.indexed and token_column is None else s.first, s.tags
         if not s.indexed and s.ranged:  # not CoNLL-U after all: those lines are tokens too
-            rows = list(rows)
             for k, (pos, lineno, cols) in enumerate(s.ranged):
-                word(lineno, cols)  # its tag is checked now
-                rows.insert(pos + k, (lineno, cols))
+                lines.insert(pos + k, lineno)
+                toks.insert(pos + k, cols[token_column if token_column is not None else 0])
+                tags.insert(pos + k, word(lineno, cols) or "")  # its tag is checked now
         if s.index_break and not s.indexed:
             line, expected, found = s.index_break
             msg = (f"column 0 counts 1, 2, ... (a CoNLL-U id) but has {found} where {expected} "
@@ -119,15 +118,10 @@ def read_conll(
                                  fix="number the word lines 1, 2, 3, ... (lines may be missing)")
             warnings.warn(f"{path}:{line}: {msg}; column 0 is read as the tokens",
                           InputWarning, stacklevel=3)
-        col = token_column if token_column is not None else (1 if s.indexed else 0)
-        toks, tags = [], []
-        for lineno, cols in rows:
-            tok = cols[col]
+        for i, tok in enumerate(toks):
             if not tok or tok.isspace():
-                raise InputError("empty token", where=f"{path}:{lineno}",
+                raise InputError("empty token", where=f"{path}:{lines[i]}",
                                  fix="remove the line or fix its columns")
-            toks.append(tok)
-            tags.append(cols[tag_column].strip())
         meta = dict(s.meta)
         ex_id = str(meta.pop("sent_id", None) or f"{prefix}-{count}")
         text = meta.pop("text", None)
@@ -142,74 +136,82 @@ def read_conll(
         ex.meta["line"] = start
         return ex
 
-    def cut_off(line: Line, s: _Sentence) -> None:
-        first = s.comment_line or (s.rows[0][0] if s.rows else line.no)
-        warnings.warn(f"{path}:{line.no}: the file ends mid-line (truncated?); the unfinished "
+    def cut_off(lineno: int, s: _Sentence) -> None:
+        first = s.comment_line or (s.lines[0] if s.lines else lineno)
+        warnings.warn(f"{path}:{lineno}: the file ends mid-line (truncated?); the unfinished "
                       f"sentence from line {first} was left out, {count} complete sentences read",
                       InputWarning, stacklevel=3)
 
-    def step(line: Line) -> bool:
-        """Read one non-blank line into ``cur``; False when it is the cut end of a truncated file."""
-        nonlocal last_ncols
-        text, last = line.text, not line.ended
+    # one pass, one line at a time, the common case first: this loop is the reader's hot path
+    for lineno, text, ended, cut in read_lines(path):
+        if not text or text.isspace():
+            if cut:
+                cut_off(lineno, cur)
+                return
+            if cur.lines:
+                yield make(cur)
+            elif "sent_id" in cur.meta or "text" in cur.meta:
+                raise InputError(
+                    f"empty sentence: {'# sent_id' if 'sent_id' in cur.meta else '# text'} comment "
+                    "with no token lines",
+                    where=f"{path}:{cur.comment_line}",
+                    fix="add the sentence's 'token<TAB>tag' lines or remove its comments",
+                )
+            cur = _Sentence()
+            continue
         bad = _BAD_CHAR_RE.search(text)
         if bad:
-            raise _bad_char(bad, text, f"{path}:{line.no}")
-        cols = columns(text)
+            raise _bad_char(bad, text, f"{path}:{lineno}")
+        last = not ended  # the file's last line, without its line break: perhaps cut short
+        sep = separator if separator is not None else ("\t" if "\t" in text else None)
+        cols = text.split(sep) if sep else text.split()
         if text[0] in "-#" or text[0].isspace():
             stripped = text.strip()
             if stripped.startswith("-DOCSTART-"):
-                return True
-            if not cur.rows and stripped.startswith("#") and not _is_token_line(cols, tag_column):
+                continue
+            if not cur.lines and stripped.startswith("#") and not _is_token_line(cols, tag_column):
                 if last:  # a cut comment: its sentence never came
-                    return False
-                _comment(stripped, cur, line.no)
-                return True
-        if last and len(cols) < max(2, last_ncols):
-            return False
+                    cut_off(lineno, cur)
+                    return
+                _comment(stripped, cur, lineno)
+                continue
+        if last and (cut or len(cols) < max(2, last_ncols)):
+            cut_off(lineno, cur)
+            return
         if len(cols) < 2:
             raise InputError(
                 f"expected a token and a tag, found {len(cols)} column(s): {text[:60]!r}",
-                where=f"{path}:{line.no}",
+                where=f"{path}:{lineno}",
                 fix="one 'token<TAB>tag' per line, blank line between sentences",
             )
         if cur.indexed:
-            n = len(cur.rows)
+            n = len(cur.lines)
             if len(cols) > 2 and cols[0] == str(n + 1):
-                pass
+                cur.second.append(cols[1])
             elif _conllu_extra(cols[0], n):
-                cur.ranged.append((n, line.no, cols))
-                return True
+                cur.ranged.append((n, lineno, cols))
+                continue
             else:
                 cur.indexed = False
                 if n and len(cols) > 2 and cols[0].isdigit():
-                    cur.index_break = (line.no, str(n + 1), cols[0])
-        tag = word(line.no, cols, last)
+                    cur.index_break = (lineno, str(n + 1), cols[0])
+        try:
+            tag: str | None = cols[tag_column].strip()
+            tok = cols[token_column] if token_column is not None else cols[0]
+        except IndexError:
+            tag = tok = None
+        if tag is None or (tag != "O" and not _TAG_RE.match(tag)):
+            tag = word(lineno, cols, last)  # an error naming the line, or None: cut short
         if tag is None or (last and _cut_label(tag, labels)):
-            return False
+            cut_off(lineno, cur)
+            return
         if tag != "O":
             labels.add(tag[2:])
         last_ncols = len(cols)
-        cur.rows.append((line.no, cols))
-        return True
-
-    for line in read_lines(path):
-        if line.cut or (line.text and not line.text.isspace()):
-            if line.cut or not step(line):
-                cut_off(line, cur)
-                return
-            continue
-        if cur.rows:
-            yield make(cur)
-        elif "sent_id" in cur.meta or "text" in cur.meta:
-            raise InputError(
-                f"empty sentence: {'# sent_id' if 'sent_id' in cur.meta else '# text'} comment "
-                "with no token lines",
-                where=f"{path}:{cur.comment_line}",
-                fix="add the sentence's 'token<TAB>tag' lines or remove its comments",
-            )
-        cur = _Sentence()
-    if cur.rows:
+        cur.lines.append(lineno)
+        cur.first.append(tok)
+        cur.tags.append(tag)
+    if cur.lines:
         yield make(cur)
     elif cur.meta:  # a sentence's comments, then the end of the file: cut before its tokens?
         warnings.warn(f"{path}:{cur.comment_line}: the file ends after comments, before the tokens of "

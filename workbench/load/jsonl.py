@@ -178,25 +178,25 @@ def _json_records(path: Path) -> Iterator[tuple[int, Any]]:
             yield n, item
         return
     count = 0
-    for line in read_lines(path):
-        if not line.cut and not line.text.strip():
+    for no, text, ended, cut in read_lines(path):
+        if not cut and not text.strip():
             continue
-        where = f"{path}:{line.no}"
+        where = f"{path}:{no}"
         try:
-            if line.cut:  # the file stops inside a character: whatever the line holds is cut
+            if cut:  # the file stops inside a character: whatever the line holds is cut
                 raise InputError("cut", where=where)
-            obj = _loads(line.text, where, "one JSON object per line")
+            obj = _loads(text, where, "one JSON object per line")
         except InputError:
-            if not line.ended:  # the file's unfinished last line: truncated, not malformed
+            if not ended:  # the file's unfinished last line: truncated, not malformed
                 warnings.warn(f"{where}: the file ends inside a JSON record (truncated?); the "
                               f"record was left out, {count} complete records read", InputWarning,
                               stacklevel=3)
                 return
             raise
-        if SURROGATE_ESCAPE.search(line.text):
+        if SURROGATE_ESCAPE.search(text):
             _no_surrogate(obj, where)
         count += 1
-        yield line.no, obj
+        yield no, obj
 
 
 def _record_id(value: Any, n: int, path: Path, where: str) -> str:

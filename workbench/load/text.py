@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from workbench.core.errors import InputError
 
@@ -33,16 +32,11 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
 )
 
 
-class Line(NamedTuple):
-    """One line of a text file, without its line break."""
-
-    no: int
-    text: str
-    #: False for a last line that the file ends without a line break
-    ended: bool = True
-    #: the file ends inside a UTF-8 character on this line (the undecodable tail is left out):
-    #: the file was certainly cut
-    cut: bool = False
+#: one line of a text file, as :func:`read_lines` gives it: ``(number, text without its line
+#: break, ended, cut)``. ``ended`` is False for a last line the file ends without a line break;
+#: ``cut`` is True when the file ends inside a UTF-8 character on it (the undecodable tail is left
+#: out): the file was certainly cut. A plain tuple: readers take millions of them.
+Line = tuple[int, str, bool, bool]
 
 
 def sniff_encoding(head: bytes) -> tuple[str, str] | None:
@@ -103,52 +97,51 @@ def utf8_error(raw: bytes, exc: UnicodeDecodeError, where: str) -> InputError:
     return InputError(f"invalid UTF-8 at byte {exc.start} of the line ({what})", where=where, fix=fix)
 
 
-def _decode(raw: bytes, lineno: int, path: Path, ended: bool) -> Line:
+#: what a decoded line is looked at twice for: a NUL, bytes that were not UTF-8 (decoded as lone
+#: surrogates U+DC80-U+DCFF by ``surrogateescape``, which valid UTF-8 never gives), a BOM
+_SUSPECT_RE = re.compile("[\x00\udc80-\udcff\ufeff]")  # one class: an alternation is slower
+
+
+def _checked(text: str, lineno: int, path: Path, ended: bool) -> tuple[str, bool]:
+    """A line that holds a NUL or undecodable bytes: the error naming it, or (for a file cut
+    inside a multi-byte character, on its last line) the line up to the cut and ``True``."""
+    raw = text.encode("utf-8", "surrogateescape")
+    cut = False
     try:
-        text = raw.decode("utf-8")
-        cut = False
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         # a file cut inside a multi-byte character ends in an incomplete sequence: the line up to
         # it is kept (and flagged) so the reader can report the truncation, not a wrong encoding
         if ended or exc.reason != "unexpected end of data" or exc.end != len(raw):
             raise utf8_error(raw, exc, f"{path}:{lineno}") from None
         text, cut = raw[:exc.start].decode("utf-8"), True
-    if text.startswith("\ufeff"):
-        text = text[1:]
     nul = text.find("\x00")
     if nul >= 0:
         raise InputError(f"NUL character at column {nul + 1}", where=f"{path}:{lineno}",
                          fix="the file is binary, damaged, or UTF-16/UTF-32: give a UTF-8 text file")
-    return Line(lineno, text, ended, cut)
+    return text, cut
 
 
 def read_lines(path: Path) -> Iterator[Line]:
     """The lines of a UTF-8 text file (see the module docstring for what is checked)."""
     try:
-        fh = path.open("rb")
+        with path.open("rb") as fh:
+            check_encoding(fh.read(_HEAD), path)
+        # newline="": \n, \r\n and a lone \r end lines, and stay on them (so a missing last one shows)
+        fh = path.open("r", encoding="utf-8", errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where=str(path), fix="check the path") from None
     with fh:
-        check_encoding(fh.read(_HEAD), path)
-        fh.seek(0)
-        lineno = 0
-        for raw in fh:
-            ended = raw.endswith(b"\n")
-            body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if ended else raw
-            if b"\r" not in body:
-                lineno += 1
-                yield _decode(body, lineno, path, ended)
-                continue
-            parts = body.split(b"\r")  # CR-only line ends: each CR ends a line
-            if not ended and parts[-1] == b"":  # the file's last CR ended its last line
-                parts.pop()
-                ended = True
-            for k, part in enumerate(parts):
-                lineno += 1
-                yield _decode(part, lineno, path, ended or k < len(parts) - 1)
+        for lineno, raw in enumerate(fh, 1):
+            text = raw.rstrip("\r\n")  # one line break at most: newline="" splits at each
+            ended, cut = len(text) != len(raw), False
+            if _SUSPECT_RE.search(text):
+                text, cut = _checked(text, lineno, path, ended)
+                text = text.lstrip("\ufeff")
+            yield lineno, text, ended, cut
 
 
 def lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` without its line break (:func:`read_lines` without the flags)."""
-    for line in read_lines(path):
-        yield line.no, line.text
+    for no, text, _, _ in read_lines(path):
+        yield no, text

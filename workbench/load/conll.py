@@ -199,7 +199,7 @@ def read_conll(
             tag: str | None = cols[tag_column].strip()
             tok = cols[token_column] if token_column is not None else cols[0]
         except IndexError:
-            tag = tok = None
+            tag, tok = None, ""
         if tag is None or (tag != "O" and not _TAG_RE.match(tag)):
             tag = word(lineno, cols, last)  # an error naming the line, or None: cut short
         if tag is None or (last and _cut_label(tag, labels)):
@@ -242,7 +242,7 @@ def _conllu_extra(col0: str, n: int) -> bool:
     if m:
         return int(m.group(1)) == n + 1 and int(m.group(2)) > n + 1
     m = _EMPTY_NODE_RE.match(col0)
-    return bool(m) and int(m.group(1)) == n and int(m.group(2)) > 0
+    return m is not None and int(m.group(1)) == n and int(m.group(2)) > 0
 
 
 def _cut_label(tag: str, labels: set[str]) -> bool:

@@ -295,10 +295,11 @@ def _workbench_record(obj: dict[str, Any], ex_id: str, text: str, lang: str, spl
         unknown = set(o) - _OUTCOME_FIELDS
         if unknown or not {"source", "label", "outcome"} <= set(o):
             raise InputError(f"{what} has fields {sorted(o)}", where=where, fix=_OUTCOME_FIX)
+        _index(o["source"], f"{what} source", where, _OUTCOME_FIX, null=False)
+        label, outcome, reason, projector = (want(o.get(k, ""), str, f"{what} {k}", where, _OUTCOME_FIX)
+                                             for k in ("label", "outcome", "reason", "projector"))
         outcomes.append(SpanOutcome(
-            _index(o["source"], f"{what} source", where, _OUTCOME_FIX, null=False),
-            *(want(o.get(k, ""), str, f"{what} {k}", where, _OUTCOME_FIX)
-              for k in ("label", "outcome", "reason", "projector")),
+            o["source"], label, outcome, reason, projector,
             want(o.get("score"), float, f"{what} score", where, _OUTCOME_FIX, null=True),
         ))
     return Example(id=ex_id, text=text, offsets=offsets, spans=spans, lang=lang, split=split,

@@ -125,8 +125,8 @@ def _checked(text: str, lineno: int, path: Path, ended: bool) -> tuple[str, bool
 def read_lines(path: Path) -> Iterator[Line]:
     """The lines of a UTF-8 text file (see the module docstring for what is checked)."""
     try:
-        with path.open("rb") as fh:
-            check_encoding(fh.read(_HEAD), path)
+        with path.open("rb") as head:
+            check_encoding(head.read(_HEAD), path)
         # newline="": \n, \r\n and a lone \r end lines, and stay on them (so a missing last one shows)
         fh = path.open("r", encoding="utf-8", errors="surrogateescape", newline="")
     except OSError as exc:

@@ -1,6 +1,7 @@
 """Typed errors of the workbench. Only the CLI prints them or exits.
 
 Every error says what was wrong, where (``file:line`` or an example id) and how to fix it.
+:class:`InputWarning` is their quiet sibling: input that is legal but was read with a loss.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = [
     "ConfigError",
     "HubError",
     "StoreWarning",
+    "InputWarning",
 ]
 
 
@@ -70,3 +72,9 @@ class HubError(WorkbenchError):
 class StoreWarning(UserWarning):
     """Something the store did not finish that loses nothing (e.g. a checkpoint on a full disk):
     the operation succeeded, and the user should know."""
+
+
+class InputWarning(UserWarning):
+    """Input was read, but part of it was left out or read differently from what it says: the
+    unfinished last record of a truncated file, a ``# text`` comment that contradicts the tokens.
+    The message starts with ``file:line``."""

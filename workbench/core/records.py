@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 SCHEMES = ("iob2", "iob1", "bioes")
+#: C0 and C1 control characters (and DEL): never part of a label
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TOKEN_RE: re.Pattern[str] | None = None  # built on first use (:func:`_token_re`)
 _MARKS = ""  # character class body of all combining marks (Mn, Mc, Me)
 
@@ -204,26 +207,22 @@ class Example:
         _check_char_spans(text, raw, where)
         cuts = {b for s, e, _ in raw for b in (s, e)}
         offsets = tokenize(text, cuts=cuts)
-        starts = {s: i for i, (s, _) in enumerate(offsets)}
-        ends = {e: i + 1 for i, (_, e) in enumerate(offsets)}
+        # token starts and ends are both increasing: each span finds its tokens by bisection, so a
+        # record with many spans costs O(spans log tokens), not O(spans x tokens)
+        starts = [a for a, _ in offsets]
+        ends = [b for _, b in offsets]
         out = []
         for s, e, lab in raw:
             # spans are trimmed to tokens: leading/trailing whitespace inside a span is dropped
-            ts = next((i for i, (a, b) in enumerate(offsets) if b > s), None)
-            te = None
-            for i in range(len(offsets) - 1, -1, -1):
-                if offsets[i][0] < e:
-                    te = i + 1
-                    break
-            if ts is None or te is None or te <= ts:
+            ts = bisect_right(ends, s)  # the first token that ends after s
+            te = bisect_left(starts, e)  # one past the last token that starts before e
+            if te <= ts:
                 raise InputError(
                     f"span {s}-{e} {lab!r} covers no token (only whitespace?)",
                     where=where,
                     fix="remove the span or fix its offsets",
                 )
-            s2, e2 = offsets[ts][0], offsets[te - 1][1]
-            assert s2 in starts and e2 in ends
-            out.append(Span(s2, e2, lab, ts, te))
+            out.append(Span(offsets[ts][0], offsets[te - 1][1], lab, ts, te))
         return cls(id=id, text=text, offsets=offsets, spans=out, **kwargs)
 
     def validate(self, where: str | None = None) -> Example:
@@ -277,6 +276,13 @@ def _check_char_spans(text: str, spans: Sequence[tuple[int, int, str]], where: s
             )
         if not lab:
             raise InputError(f"span {s}-{e} has an empty label", where=where, fix="give it a label")
+        bad = _CONTROL_RE.search(lab)
+        if bad:
+            raise InputError(
+                f"span {s}-{e} label {lab!r} holds the control character U+{ord(bad.group()):04X}",
+                where=where,
+                fix="labels are printable names such as PER; the file may be damaged or binary",
+            )
         if s < prev_end:
             raise InputError(
                 f"span {s}-{e} {lab!r} overlaps span {prev[0]}-{prev[1]} {prev[2]!r}",
@@ -336,12 +342,13 @@ def tokenize(text: str, cuts: set[int] | frozenset[int] = frozenset()) -> list[t
     """
     out: list[tuple[int, int]] = []
     unspaced = _UNSPACED_RE.search(text) is not None  # most texts have none: skip the checks
+    order = sorted(cuts)  # each token takes its cuts by bisection: linear in tokens + cuts
     for m in _token_re().finditer(text):
         s, e = m.span()
         if not cuts and not unspaced:
             out.append((s, e))
             continue
-        bounds = [s] + sorted(c for c in cuts if s < c < e) + [e]
+        bounds = [s, *order[bisect_right(order, s):bisect_left(order, e)], e]
         for a, b in zip(bounds, bounds[1:], strict=False):
             if unspaced and _has_unspaced(text[a:b]):
                 out.extend(_split_unspaced(text, a, b))
@@ -386,6 +393,10 @@ def _split_tag(tag: str, where: str) -> tuple[str, str]:
     if tag == "O":
         return "O", ""
     if len(tag) > 2 and tag[1] in "-_" and tag[0] in "BIESLU":
+        bad = _CONTROL_RE.search(tag)
+        if bad:
+            raise InputError(f"tag {tag!r} holds the control character U+{ord(bad.group()):04X}",
+                             where=where, fix="labels are printable names such as PER")
         prefix = {"L": "E", "U": "S"}.get(tag[0], tag[0])
         return prefix, tag[2:]
     raise InputError(

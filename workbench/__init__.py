@@ -12,11 +12,13 @@ from workbench.core.errors import (
     ConfigError,
     HubError,
     InputError,
+    InputWarning,
     LanguageError,
     ModelError,
     RefError,
     StoreError,
     StoreLockedError,
+    StoreWarning,
     WorkbenchError,
 )
 from workbench.core.records import Example, Span, SpanOutcome
@@ -28,6 +30,7 @@ __all__ = [
     "Example",
     "HubError",
     "InputError",
+    "InputWarning",
     "LanguageError",
     "ModelError",
     "RefError",
@@ -36,6 +39,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLockedError",
+    "StoreWarning",
     "Version",
     "WorkbenchError",
 ]

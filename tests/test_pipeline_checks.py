@@ -39,6 +39,11 @@ de = "{DATA / 'sample-de.txt'}"
      '"length-ratio.v1" = { maxx = 2 }\n', "has no option 'maxx'"),
     ('[project]\nprojector = "align.eflomal.v1"\n[filter]\nfilters = ["no-such.v1"]\n', "unknown filter"),
     ('[[export]]\nformat = "xml"\npath = "x"\n', "unknown export format 'xml'"),
+    # a key no stage takes, in any section: named, with the section's keys
+    ('[report]\nhtmll = "r.html"\n', r"\[report\] has no key 'htmll'(.|\n)*bins, examples, html"),
+    ('[[export]]\nformat = "conll"\npath = "x-{lang}.conll"\nlicence = "x"\n',
+     r"\[\[export\]\] format = 'conll' has no key 'licence'(.|\n)*scheme"),
+    ('[[export]]\nformat = "hf"\npath = "hf"\nlicence = "x"\n', r"has no key 'licence'(.|\n)*license"),
 ])
 def test_a_bad_stage_option_is_an_error_before_anything_runs(tmp_path, extra, match):
     p = _pipeline(tmp_path, extra)
@@ -66,3 +71,13 @@ def test_a_missing_input_file_is_an_error_before_anything_runs(tmp_path, change,
     with pytest.raises(ConfigError, match=match):
         run_pipeline(p, dry_run=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_source_or_translate_key_is_named(tmp_path):
+    p = _pipeline(tmp_path, "")
+    p.write_text(p.read_text().replace('name = "sample-en"', 'name = "sample-en"\nschem = "iob2"'))
+    with pytest.raises(ConfigError, match=r"\[source\] has no key 'schem'(.|\n)*scheme"):
+        load_pipeline(p)
+    p = _pipeline(tmp_path, '[translate]\nmodel = "m"\ntargets = ["fr"]\nbeem = 3\n')
+    with pytest.raises(ConfigError, match=r"\[translate\] has no key 'beem'(.|\n)*beam_size"):
+        load_pipeline(p)

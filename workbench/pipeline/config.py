@@ -185,8 +185,51 @@ def load_pipeline(path: str | Path, *, out_dir: str | Path | None = None,
         raise ConfigError(f"stage {missing[0]} is not available in this build", where=where,
                           fix=f"install a workbench with the {missing[0]} stage, or remove its section")
     _check_options(pl, proj_given="project" in raw, where=where)
+    _check_keys(pl, where=where)
     _check_inputs(pl, given_source, where=where)
     return pl
+
+
+def _keywords(fn: Any) -> set[str]:
+    """The keyword arguments ``fn`` takes (its options), from its signature."""
+    import inspect
+
+    return {n for n, prm in inspect.signature(fn).parameters.items()
+            if prm.kind is prm.KEYWORD_ONLY or (prm.kind is prm.POSITIONAL_OR_KEYWORD and prm.default is not prm.empty)}
+
+
+def _no_unknown(section: str, keys: Any, valid: set[str], where: str) -> None:
+    bad = sorted(set(keys) - valid)
+    if bad:
+        raise ConfigError(f"{section} has no key {bad[0]!r}" + (f" (nor {', '.join(map(repr, bad[1:]))})" if bad[1:] else ""),
+                          where=where, fix=f"the keys of {section}: {', '.join(sorted(valid))}")
+
+
+def _check_keys(pl: Pipeline, *, where: str) -> None:
+    """Every key of every section is one its stage takes (from the stage's own options: the
+    reader's keyword arguments, the translate options dataclass, the exporter's options, the
+    report's), so a typo is an error before anything runs, never a key silently ignored."""
+    from workbench.export.hub import HubExportOptions
+    from workbench.load.registry import READERS, WRITERS, detect_format
+
+    src = pl.source
+    fmt = src.get("format")
+    if fmt is None and Path(src["path"]).exists():
+        fmt = detect_format(src["path"])
+    if fmt in READERS:
+        _no_unknown("[source]", src, {"path", "name", "lang", "format", "force"} | _keywords(READERS[fmt]), where)
+    hook = STAGES["translate"]
+    if pl.translate is not None and hook.options is not None:
+        fields = set(getattr(hook.options, "__dataclass_fields__", {}))
+        _no_unknown("[translate]", pl.translate, {"model", "targets", "src_lang"} | fields, where)
+    for spec in pl.exports:
+        fmt = spec["format"]
+        opts = set(HubExportOptions.__dataclass_fields__) if fmt == "hf" else \
+            _keywords(WRITERS[fmt]) if fmt in WRITERS else set()
+        _no_unknown(f"[[export]] format = {fmt!r}", spec, {"format", "path"} | opts, where)
+    report = STAGES["report"]
+    if pl.report is not None and report.function is not None:
+        _no_unknown("[report]", pl.report, {"html"} | (_keywords(report.function) - {"store", "ref2"}), where)
 
 
 def _check_inputs(pl: Pipeline, given_source: str, *, where: str) -> None:

@@ -305,6 +305,8 @@ def main() -> None:
     print(f"core use (CPU-seconds / wall / cores): a {ua:.1%}, b {ub:.1%} -- the stage orders its "
           "batches so that both workers stay busy to the end (workbench/translate/batching.py)")
 
+    detok_cost(texts, args.n * L / a)  # the stage's seconds for these sentences (median rate)
+
     if not args.skip_hf:
         dt, tok = run_hf(hf_dir, model, texts[:args.n_hf], L)
         c = tok / dt
@@ -315,6 +317,23 @@ def main() -> None:
         gpu_figures(args, hf_dir, ct2_dir, model, L, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def detok_cost(texts: list[str], stage_seconds: float) -> None:
+    """Natural input (``TranslateOptions.detokenize``): what Moses-detokenising a tokenised
+    sentence costs, against the stage's time per sentence measured above (same inputs)."""
+    from sacremoses import MosesDetokenizer
+
+    toks = [t.replace(",", " ,").replace(".", " .").split() for t in texts]  # as a CoNLL file has them
+    md = MosesDetokenizer(lang="en")
+    t0 = time.perf_counter()
+    for _ in range(3):
+        for t in toks:
+            md.detokenize(t)
+    per = (time.perf_counter() - t0) / (3 * len(toks))
+    stage = stage_seconds / len(texts)
+    print(f"natural input: detokenising costs {per * 1e6:.0f} us/sentence, {per / stage:.1%} of the "
+          f"stage's {stage * 1e3:.1f} ms/sentence above (on by default; --no-detokenize)")
 
 
 def gpu_figures(args, hf_dir: Path, ct2_dir: Path, model, L: int, tmp: Path) -> None:

@@ -48,6 +48,10 @@ def translate_cmd(
     split: Annotated[bool, typer.Option("--split/--no-split", help="Split inputs over the model "
                      "limit at sentence boundaries (--no-split: fail on them).")] = True,
     token_logprobs: Annotated[bool, typer.Option(help="Store per-token log-probs (slower).")] = False,
+    detokenize: Annotated[bool, typer.Option("--detokenize/--no-detokenize", help="Give the model the "
+                          "natural sentence (Moses-detokenised) when an example's text is only its "
+                          "tokens joined by spaces (CoNLL without # text); --no-detokenize: the "
+                          "joined tokens.")] = True,
     flush_seconds: Annotated[float, typer.Option(min=0.0, help="Most seconds between writes of finished "
                              "translations to the cache: what a killed run loses at most, besides "
                              "the batches in flight.")] = 2.0,
@@ -78,7 +82,7 @@ def translate_cmd(
         max_decoding_length=max_decoding_length, min_decoding_length=min_decoding_length,
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
-        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, name=name,
+        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, detokenize=detokenize, name=name,
         family=family, pair=pair, flush_seconds=flush_seconds)
     ex_opts = executor_options
     finals: list[Any] = []

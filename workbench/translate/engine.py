@@ -60,6 +60,7 @@ class _Unit:
 class _Chunk:
     examples: list[Example]
     keys: list[str]
+    texts: list[str]
     cached: dict[str, dict[str, Any]]
     units: list[_Unit]
     parts: list[tuple[_Unit, int]]
@@ -107,9 +108,27 @@ class Engine:
         self.t0 = time.monotonic()
         self.last_report = 0.0
         self.last_flush = time.monotonic()
+        self._detokenizer: Any = None
         self.progress = progress
         self.device = device
         self.workers = workers
+
+    def input_text(self, ex: Example) -> str:
+        """What the model is given for ``ex``: its text, or with ``detokenize`` the natural
+        sentence when the text is only its tokens joined by spaces (no original text)."""
+        if not self.o.detokenize or len(ex.offsets) < 2:
+            return ex.text
+        toks = ex.tokens
+        if ex.text != " ".join(toks):
+            return ex.text  # an original sentence: sent as it is
+        return self._detok(toks)
+
+    def _detok(self, tokens: list[str]) -> str:
+        if self._detokenizer is None:
+            from sacremoses import MosesDetokenizer
+
+            self._detokenizer = MosesDetokenizer(lang=self._src_code.split("-")[0] or "en")
+        return str(self._detokenizer.detokenize(tokens))
 
     def key(self, text: str) -> str:
         """The cache key of a source text under this model, decoding and language pair."""
@@ -144,7 +163,8 @@ class Engine:
     def prepare(self, examples: list[Example], final: bool = True) -> _Chunk:
         """Look ``examples`` up in the cache and queue the rest on CTranslate2 (asynchronously).
         ``final``: no chunk will be queued behind this one (see :func:`plan_batches`)."""
-        keys = [self.key(ex.text) for ex in examples]
+        texts = [self.input_text(ex) for ex in examples]
+        keys = [self.key(t) for t in texts]
         cached = self._lookup(keys)
         per_key: dict[str, int] = {}
         for key in keys:
@@ -154,13 +174,13 @@ class Engine:
         sources: list[list[str]] = []
         fam, budget = self.model.family, self.limit - self.model.family.special_tokens
         seen: set[str] = set()
-        for ex, key in zip(examples, keys, strict=True):
+        for ex, text, key in zip(examples, texts, keys, strict=True):
             if key in cached or key in self.inflight or key in seen:
                 continue
             seen.add(key)
-            pieces = self.model.encode(ex.text)
+            pieces = self.model.encode(text)
             if len(pieces) <= budget:
-                unit = _Unit(key, ex.text, [(0, len(ex.text))])
+                unit = _Unit(key, text, [(0, len(text))])
                 encoded = [pieces]
             elif not self.o.split_long:
                 raise InputError(
@@ -168,10 +188,10 @@ class Engine:
                     f"({self.limit} with special tokens)", where=f"example {ex.id}",
                     fix="allow splitting at sentence boundaries (drop --no-split) or shorten it")
             else:
-                ranges = split_ranges(ex.text, lambda s: len(self.model.encode(s)) <= budget)
-                ranges = [(a, b) for a, b in ranges if ex.text[a:b].strip()]
-                unit = _Unit(key, ex.text, ranges)
-                encoded = [self.model.encode(ex.text[a:b]) for a, b in ranges]
+                ranges = split_ranges(text, lambda s: len(self.model.encode(s)) <= budget)
+                ranges = [(a, b) for a, b in ranges if text[a:b].strip()]
+                unit = _Unit(key, text, ranges)
+                encoded = [self.model.encode(text[a:b]) for a, b in ranges]
             unit.results = [None] * len(encoded)
             units.append(unit)
             self.inflight[key] = unit
@@ -198,7 +218,7 @@ class Engine:
                 max_decoding_length=o.max_decoding_length, min_decoding_length=o.min_decoding_length,
                 max_input_length=0, return_scores=True))
         ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
-        return _Chunk(examples, keys, cached, units, parts, futures, sources, per_key, ready)
+        return _Chunk(examples, keys, texts, cached, units, parts, futures, sources, per_key, ready)
 
     def _unit_row(self, unit: _Unit) -> dict[str, Any]:
         texts, scores, n_tok, lps = [], 0.0, 0, []
@@ -270,7 +290,7 @@ class Engine:
                     since_flush = 0
                 self.report()
         out = []
-        for ex, key in zip(chunk.examples, chunk.keys, strict=True):
+        for ex, key, given in zip(chunk.examples, chunk.keys, chunk.texts, strict=True):
             row: dict[str, Any] | None = (done_units.get(key) or chunk.cached.get(key)
                                           or self.pending_index.get(key))
             if row is None:  # a duplicate text translated by an earlier chunk, already written
@@ -279,15 +299,19 @@ class Engine:
                 raise RuntimeError(f"no translation for example {ex.id}")  # a bug, not input
             if key not in done_units:
                 self.stats.cached += 1
-            out.append(self.example(ex, row))
+            out.append(self.example(ex, row, given))
         self.stats.done = base_done + len(chunk.examples)
         self.report(force=True)
         return out
 
-    def example(self, src: Example, row: dict[str, Any]) -> Example:
-        """The translated example of ``src`` from its cache row."""
+    def example(self, src: Example, row: dict[str, Any], given: str | None = None) -> Example:
+        """The translated example of ``src`` from its cache row (``given``: the model's input,
+        :meth:`input_text`, when already known)."""
         meta: dict[str, Any] = {"src_text": src.text, "src_lang": self.src_lang,
                                 "mt_score": row["score"], "mt_avg_logprob": row["avg_logprob"]}
+        given = self.input_text(src) if given is None else given
+        if given != src.text:
+            meta["mt_input"] = given  # the detokenised sentence the model was given
         if row.get("token_logprobs") is not None:
             meta["mt_token_logprobs"] = list(row["token_logprobs"])
         if row.get("split"):

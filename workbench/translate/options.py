@@ -29,6 +29,11 @@ class TranslateOptions:
         intra_threads: threads per batch; 0 = auto.
         split_long: split inputs over the model limit at sentence boundaries (else an error).
         token_logprobs: also store per-token log-probs (costs one extra scoring pass per sentence).
+        detokenize: natural input: an example whose text is its tokens joined by spaces (a CoNLL
+            file without ``# text``: "( Reuters ) ... the lamb .") is sent to the model as the
+            Moses-detokenised sentence ("(Reuters) ... the lamb."), which models were trained on;
+            the stored source example is unchanged, the model's input is kept in
+            ``meta['mt_input']``. Off: the joined tokens, as before.
         read_chunk: source examples read, sorted and queued at a time (bounds memory).
         flush_every: sentences between cache writes; with ``flush_seconds``, bounds what a
             killed run loses (each write is a short transaction).
@@ -53,6 +58,7 @@ class TranslateOptions:
     intra_threads: int = 0
     split_long: bool = True
     token_logprobs: bool = False
+    detokenize: bool = True
     read_chunk: int = 2000
     flush_every: int = 2000
     flush_seconds: float = 2.0
@@ -68,12 +74,16 @@ class TranslateOptions:
             "rp": self.repetition_penalty, "nrng": self.no_repeat_ngram_size}
         if self.token_logprobs:
             out["tlp"] = True
+        out["detok"] = self.detokenize
         return out
 
     def decoding_key(self) -> str:
         """:meth:`decoding` as the translation cache records it (with ``split_long`` off, apart:
         a translation made of split parts must not serve a run that refuses to split)."""
         out = self.decoding()
+        # the cache key holds the model's input text itself, which detokenising changes: the
+        # same input is the same translation either way
+        out.pop("detok")
         if not self.split_long:
             out["split"] = False
         return json.dumps(out, sort_keys=True)

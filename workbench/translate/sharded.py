@@ -99,10 +99,11 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
     last_flush = [time.monotonic()]
 
     def lookup(items: list[Example]) -> list[Example | None]:
-        keys = [helper.key(ex.text) for ex in items]
+        given = [helper.input_text(ex) for ex in items]
+        keys = [helper.key(t) for t in given]
         rows = cache.lookup(keys)
-        out = [helper.example(ex, rows[k]) if k in rows else None
-               for ex, k in zip(items, keys, strict=True)]
+        out = [helper.example(ex, rows[k], g) if k in rows else None
+               for ex, k, g in zip(items, keys, given, strict=True)]
         from_cache.update(rows)
         n_known = sum(x is not None for x in out)
         stats.cached += n_known
@@ -122,7 +123,7 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
 
     def on_shard(shard: Shard, n_rows: int) -> None:
         for ex in examples_from_arrow(staging.read(shard.id)):
-            k = helper.key(ex.meta["src_text"])
+            k = helper.key(ex.meta.get("mt_input", ex.meta["src_text"]))
             if k not in from_cache and k not in pending:
                 pending[k] = _cache_row(k, ex)
         if (len(pending) >= options.flush_every
@@ -152,7 +153,7 @@ def _cache_row(key: str, ex: Example) -> dict[str, Any]:
     split = dict(m["mt_split"]) if m.get("mt_split") else None
     if m.get("mt_truncated"):
         split = {**(split or {}), "truncated": True}
-    return {"key": key, "src_text": m["src_text"], "text": ex.text, "score": score,
+    return {"key": key, "src_text": m.get("mt_input", m["src_text"]), "text": ex.text, "score": score,
             "avg_logprob": avg,
             # not in the example: recovered from score / mean (both rounded to 1e-6)
             "n_tokens": round(score / avg) if avg else None,

@@ -38,7 +38,9 @@ def translate_cmd(
                             "int8_float16, float16, bfloat16, float32.")] = "auto",
     beam_size: Annotated[int, typer.Option(help="Beam width (1 = greedy).")] = 4,
     max_batch_tokens: Annotated[int, typer.Option(help="Tokens per batch; 0 = 1024 on CPU, 8192 on GPU.")] = 0,
-    max_decoding_length: Annotated[int, typer.Option(help="Most target tokens per sentence.")] = 256,
+    max_decoding_length: Annotated[int, typer.Option(help="Most target pieces per part of a sentence; "
+                                   "0: derived from the part's length, at most the model's positions "
+                                   "(a part that reaches it is cut in two and translated again).")] = 0,
     min_decoding_length: Annotated[int, typer.Option(help="Fewest target tokens.")] = 1,
     length_penalty: Annotated[float, typer.Option(help="Length normalisation exponent.")] = 1.0,
     repetition_penalty: Annotated[float, typer.Option(help="> 1 penalises repeats.")] = 1.0,

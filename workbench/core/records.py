@@ -28,6 +28,9 @@ __all__ = [
     "cuts_character",
 ]
 
+#: ``meta`` key of an example whose text is its tokens joined by spaces (no original sentence)
+TEXT_FROM_TOKENS = "text_from_tokens"
+
 SCHEMES = ("iob2", "iob1", "bioes")
 #: C0 and C1 control characters (and DEL): never part of a label
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -180,6 +183,9 @@ class Example:
                 offsets.append((pos, pos + len(tok)))
                 pos += len(tok) + 1
             text = " ".join(tokens)
+            # no original sentence: the text is made of the tokens ("( Reuters ) ... ."), which the
+            # translate stage detokenises for the model (TranslateOptions.detokenize)
+            kwargs["meta"] = {**(kwargs.get("meta") or {}), TEXT_FROM_TOKENS: True}
         assert text is not None
         spans: list[Span] = []
         if tags is not None:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workbench.core.errors import InputError
-from workbench.core.records import Example, tokenize
+from workbench.core.records import TEXT_FROM_TOKENS, Example, tokenize
 from workbench.mt.device import engine_error
 from workbench.mt.languages import parse, short_code
 from workbench.mt.models import Model
@@ -33,6 +33,10 @@ __all__ = ["Engine", "load_translator", "PROGRESS_INTERVAL"]
 #: seconds between progress reports (chunk ends are always reported)
 PROGRESS_INTERVAL = 0.2
 _NO_SPACE_LANGS = {"zh", "ja", "th", "my", "km", "lo", "zho_Hans", "zho_Hant", "jpn_Jpan", "tha_Thai"}
+
+
+#: times a part that reached its decoding limit is cut in two and translated again
+RESPLIT_DEPTH = 3
 
 
 def load_translator(model: Model, device: str, compute_type: str, device_index: list[int],
@@ -66,6 +70,7 @@ class _Chunk:
     parts: list[tuple[_Unit, int]]
     futures: list[Any]
     sources: list[list[str]]
+    caps: list[int]
     per_key: dict[str, int]
     ready: int
 
@@ -116,11 +121,11 @@ class Engine:
     def input_text(self, ex: Example) -> str:
         """What the model is given for ``ex``: its text, or with ``detokenize`` the natural
         sentence when the text is only its tokens joined by spaces (no original text)."""
-        if not self.o.detokenize or len(ex.offsets) < 2:
-            return ex.text
+        if not self.o.detokenize or len(ex.offsets) < 2 or not ex.meta.get(TEXT_FROM_TOKENS):
+            return ex.text  # an original sentence (# text, JSONL text): sent as it is
         toks = ex.tokens
         if ex.text != " ".join(toks):
-            return ex.text  # an original sentence: sent as it is
+            return ex.text
         return self._detok(toks)
 
     def _detok(self, tokens: list[str]) -> str:
@@ -201,29 +206,92 @@ class Engine:
         o = self.o
         plan = plan_batches([len(s) for s in sources], max_tokens=self.batch_tokens,
                             beam_size=o.beam_size, min_out=o.min_decoding_length,
-                            max_out=o.max_decoding_length, workers=self.workers, final=final)
+                            max_out=o.max_decoding_length or self.cap(max((len(x) for x in sources), default=1)),
+                            workers=self.workers, final=final)
         order = [i for b in plan for i in b]
         parts = [parts[i] for i in order]
         sources = [sources[i] for i in order]
         futures: list[Any] = []
+        caps: list[int] = []
         lo = 0
         for b in plan:  # one call per planned batch: CTranslate2 keeps our batches and their order
             batch = sources[lo:lo + len(b)]
             lo += len(b)
-            futures.extend(self.tr.translate_batch(
-                batch, [self.prefix] * len(batch) if self.prefix else None,
-                max_batch_size=0, asynchronous=True,
-                beam_size=o.beam_size, length_penalty=o.length_penalty,
-                repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
-                max_decoding_length=o.max_decoding_length, min_decoding_length=o.min_decoding_length,
-                max_input_length=0, return_scores=True))
+            cap = self.cap(max(len(x) for x in batch))
+            caps += [cap] * len(batch)
+            futures.extend(self._decode(batch, cap, asynchronous=True))
         ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
-        return _Chunk(examples, keys, texts, cached, units, parts, futures, sources, per_key, ready)
+        return _Chunk(examples, keys, texts, cached, units, parts, futures, sources, caps, per_key, ready)
+
+    def cap(self, src_len: int) -> int:
+        """The decoding limit of a batch whose longest source has ``src_len`` pieces: the
+        ``max_decoding_length`` given, else derived from the length (4 pieces out per piece in,
+        plus 16) and at most the model's positions, so a long part is never cut at a fixed 256."""
+        if self.o.max_decoding_length:
+            return self.o.max_decoding_length
+        return min(self.model.max_positions or 1024, 4 * src_len + 16)
+
+    def _decode(self, batch: list[list[str]], cap: int, asynchronous: bool = False) -> Any:
+        o = self.o
+        return self.tr.translate_batch(
+            batch, [self.prefix] * len(batch) if self.prefix else None,
+            max_batch_size=0, asynchronous=asynchronous,
+            beam_size=o.beam_size, length_penalty=o.length_penalty,
+            repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
+            max_decoding_length=cap, min_decoding_length=o.min_decoding_length,
+            max_input_length=0, return_scores=True)
+
+    def _result(self, res: Any, src: list[str], cap: int) -> tuple[str, float, int, Any, bool]:
+        """(text, score, target pieces, token log-probs, cut) of one decoded part."""
+        o, k = self.o, len(self.prefix or [])
+        hyp = res.hypotheses[0]
+        finished = len(hyp) < cap
+        norm_len = len(hyp) + (1 if finished else 0)
+        n = max(norm_len - k, 1)
+        score = res.scores[0] * (norm_len ** o.length_penalty if o.length_penalty else 1.0)
+        tlp = None
+        if o.token_logprobs:
+            sc = self.tr.score_batch([src], [hyp], max_input_length=0)[0]
+            # scoring appends </s>: keep its log-prob only when the model generated it
+            tlp = [round(x, 5) for x in sc.log_probs[k:len(sc.log_probs) - (0 if finished else 1)]]
+            score, n = float(sum(tlp)), len(tlp)
+        out = hyp[k:] if self.prefix and hyp[:k] == self.prefix else hyp
+        self.stats.tgt_tokens += len(out)
+        self.stats.src_tokens += len(src)
+        return self.model.decode(out), score, n, tlp, not finished
+
+    def _parts(self, text: str, span: tuple[int, int], result: tuple[str, float, int, Any, bool],
+               depth: int = 0) -> list[tuple[tuple[int, int], tuple[str, float, int, Any, bool]]]:
+        """The part ``span`` of ``text`` and its result; when the output reached its limit without
+        ending, the part is cut in two (at a sentence, clause or word boundary) and each half
+        translated again, up to :data:`RESPLIT_DEPTH` times, when the limit was derived (a
+        ``max_decoding_length`` the user gives is a cap: what reaches it is flagged). What still
+        cannot end keeps its flag (``meta.mt_truncated``): a model that never stops, or one word
+        that will not fit."""
+        if not result[4] or depth >= RESPLIT_DEPTH or self.o.max_decoding_length:
+            return [(span, result)]  # ended, or cut at a limit the user chose: flagged
+        a, b = span
+        piece = text[a:b]
+        n = len(self.model.encode(piece))
+        halves = [(a + x, a + y) for x, y in split_ranges(piece, lambda t: len(self.model.encode(t)) <= max(1, (n + 1) // 2))
+                  if piece[x:y].strip()]
+        if len(halves) < 2:  # one word: nothing to cut
+            return [(span, result)]
+        self.stats.resplit += 1
+        fam = self.model.family
+        out = []
+        for x, y in halves:
+            src = fam.source(self.model.encode(text[x:y]), self.src_tok, self.tgt_tok)
+            cap = self.cap(len(src))
+            res = self._decode([src], cap)[0]
+            out += self._parts(text, (x, y), self._result(res, src, cap), depth + 1)
+        return out
 
     def _unit_row(self, unit: _Unit) -> dict[str, Any]:
         texts, scores, n_tok, lps = [], 0.0, 0, []
         cut = False
-        for text, score, n, tlp, part_cut in unit.results:
+        unit.ranges = [span for parts in unit.results for span, _ in parts]  # re-split parts included
+        for text, score, n, tlp, part_cut in (r for parts in unit.results for _, r in parts):
             cut = cut or part_cut
             texts.append(text)
             scores += score
@@ -245,36 +313,24 @@ class Engine:
                 "split": json.dumps(split) if split else None}
 
     def finish(self, chunk: _Chunk) -> list[Example]:
-        o, k = self.o, len(self.prefix or [])
+        o = self.o
         done_units: dict[str, dict[str, Any]] = {}
         remaining = {id(u): len(u.results) for u in chunk.units}
         since_flush = 0
         base_done = self.stats.done
         self.stats.done = base_done + chunk.ready
-        for (unit, i), fut, src in zip(chunk.parts, chunk.futures, chunk.sources, strict=True):
+        for (unit, i), fut, src, cap in zip(chunk.parts, chunk.futures, chunk.sources, chunk.caps,
+                                            strict=True):
             try:
                 res = fut.result()
+                parts = self._parts(unit.text, unit.ranges[i], self._result(res, src, cap))
             except RuntimeError as exc:
                 err = engine_error(exc, self.device)
                 if err is exc:
                     raise
                 raise err from exc
-            hyp = res.hypotheses[0]
-            finished = len(hyp) < o.max_decoding_length
-            norm_len = len(hyp) + (1 if finished else 0)
-            n = max(norm_len - k, 1)
-            score = res.scores[0] * (norm_len ** o.length_penalty if o.length_penalty else 1.0)
-            tlp = None
-            if o.token_logprobs:
-                sc = self.tr.score_batch([src], [hyp], max_input_length=0)[0]
-                # scoring appends </s>: keep its log-prob only when the model generated it
-                tlp = [round(x, 5) for x in sc.log_probs[k:len(sc.log_probs) - (0 if finished else 1)]]
-                score, n = float(sum(tlp)), len(tlp)
-            out = hyp[k:] if self.prefix and hyp[:k] == self.prefix else hyp
-            unit.results[i] = (self.model.decode(out), score, n, tlp, not finished)
-            self.stats.truncated += not finished
-            self.stats.tgt_tokens += len(out)
-            self.stats.src_tokens += len(src)
+            unit.results[i] = parts
+            self.stats.truncated += sum(r[4] for _, r in parts)
             remaining[id(unit)] -= 1
             if remaining[id(unit)] == 0:
                 new = self._unit_row(unit)

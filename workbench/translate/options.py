@@ -19,7 +19,11 @@ class TranslateOptions:
         compute_type: ``auto`` (int8 on CPU, int8_float16 on GPU) or a CTranslate2 compute type.
         beam_size: beam width (1 = greedy).
         max_batch_tokens: tokens per batch (padding included); 0 = 1024 on CPU, 8192 on GPU.
-        max_decoding_length: most target tokens per sentence (or part of a split sentence).
+        max_decoding_length: most target pieces per part of a sentence; 0 (default): derived
+            per batch from its longest source part (4 per source piece, plus 16), at most the
+            model's positions; a part that reaches that limit without ending is cut in two and
+            translated again (up to three times). A number: a cap for every part. What still
+            cannot end is flagged ``meta.mt_truncated`` and counted.
         min_decoding_length: fewest target tokens.
         length_penalty: exponent of the length normalisation in beam search.
         repetition_penalty: > 1 penalises repeated tokens.
@@ -49,7 +53,7 @@ class TranslateOptions:
     compute_type: str = "auto"
     beam_size: int = 4
     max_batch_tokens: int = 0
-    max_decoding_length: int = 256
+    max_decoding_length: int = 0
     min_decoding_length: int = 1
     length_penalty: float = 1.0
     repetition_penalty: float = 1.0
@@ -99,6 +103,8 @@ class Progress:
     cached: int = 0
     translated: int = 0
     split: int = 0
+    #: parts cut in two and translated again after reaching their decoding limit
+    resplit: int = 0
     truncated: int = 0
     src_tokens: int = 0
     tgt_tokens: int = 0

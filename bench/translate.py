@@ -113,14 +113,16 @@ def make_store(path: Path, texts: list[str]):
 
 
 def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str = "cpu",
-                  batch_tokens: int = 0, tmp: Path) -> tuple[float, float, int]:
+                  batch_tokens: int = 0, tmp: Path, compute_type: str = "auto",
+                  device_index: list[int] | None = None) -> tuple[float, float, int]:
     from workbench.translate import TranslateOptions, translate
 
     db = tmp / f"wb-{time.monotonic_ns()}.duckdb"
     store = make_store(db, texts)
     events = []
     opts = TranslateOptions(device=device, beam_size=4, min_decoding_length=length,
-                            max_decoding_length=length, max_batch_tokens=batch_tokens)
+                            max_decoding_length=length, max_batch_tokens=batch_tokens,
+                            compute_type=compute_type, device_index=device_index or [0])
     c, t = cpu_seconds(), time.perf_counter()
     v, = translate("bench", model=str(model_dir), src_lang="en", tgt_langs=["de"], store=store,
                    options=opts, progress=events.append)
@@ -133,16 +135,17 @@ def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str
 
 
 def run_raw(model_dir: Path, model, texts: list[str], length: int, batch_tokens: int,
-            device: str = "cpu") -> tuple[float, float, int]:
+            device: str = "cpu", compute_type: str | None = None) -> tuple[float, float, int]:
     """Raw CTranslate2, model load included (as in (a)): best CPU threading, token batches."""
     import ctranslate2
 
     c, t = cpu_seconds(), time.perf_counter()
     if device == "cpu":
-        translator = ctranslate2.Translator(str(model_dir), device="cpu", compute_type="int8",
+        translator = ctranslate2.Translator(str(model_dir), device="cpu", compute_type=compute_type or "int8",
                                             inter_threads=cores(), intra_threads=1)
     else:
-        translator = ctranslate2.Translator(str(model_dir), device="cuda", compute_type="int8_float16")
+        translator = ctranslate2.Translator(str(model_dir), device="cuda",
+                                            compute_type=compute_type or "int8_float16")
     src = [model.encode(s) + ["</s>"] for s in texts]
     res = translator.translate_batch(src, max_batch_size=batch_tokens, batch_type="tokens",
                                      beam_size=4, min_decoding_length=length,

@@ -32,7 +32,7 @@ simalign = pytest.importorskip("simalign", reason="the reference comes with work
 import projectors  # noqa: E402
 from projectors.base import Pair  # noqa: E402
 from projectors.simalign import argmax_links, itermax, match_links  # noqa: E402
-from tests.fixtures.simalign import STEMS, build_wordpiece_bert  # noqa: E402
+from tests.fixtures.simalign import build_wordpiece_bert, sentence, sentence_pairs, translation  # noqa: E402
 
 #: our method -> (the package's matching_methods letter, the key its result is returned under)
 METHODS = {"argmax": ("a", "inter"), "itermax": ("i", "itermax"), "match": ("m", "mwmf")}
@@ -44,40 +44,6 @@ def bert(tmp_path_factory):
     return build_wordpiece_bert(tmp_path_factory.mktemp("wordpiece-bert"), max_positions=LIMIT)
 
 
-def _word(rng: random.Random) -> str:
-    w = "".join(rng.choice(STEMS) for _ in range(rng.randint(1, 3)))
-    r = rng.random()
-    return w.capitalize() if r < 0.15 else w + rng.choice(".,!?") if r < 0.25 else w
-
-
-def _sentence(rng: random.Random, lo: int, hi: int) -> list[str]:
-    return [_word(rng) for _ in range(rng.randint(lo, hi))]
-
-
-def _translation(rng: random.Random, src: list[str]) -> list[str]:
-    """Half of the targets share most words with their source (reordered, some replaced, one
-    dropped or added), as a translation with names would; the other half are unrelated."""
-    if rng.random() < 0.5:
-        return _sentence(rng, 1, 12)
-    tgt = [w if rng.random() < 0.7 else _word(rng) for w in src]
-    rng.shuffle(tgt)
-    if len(tgt) > 1 and rng.random() < 0.3:
-        tgt.pop(rng.randrange(len(tgt)))
-    elif rng.random() < 0.3:
-        tgt.insert(rng.randrange(len(tgt) + 1), _word(rng))
-    return tgt
-
-
-def ordinary_pairs(seed: int, n: int) -> list[tuple[list[str], list[str]]]:
-    """Pairs within the encoder's limit: at most 12 words of at most 4 pieces (48 < 62)."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        src = _sentence(rng, 1, 10)
-        out.append((src, _translation(rng, src)))
-    return out
-
-
 def ours(bert: str, pairs, **options) -> list[set[tuple[int, int]]]:
     p = projectors.get("align.simalign.v1", model=bert, device="cpu", batch_size=16, **options)
     p.project([Pair(s, t, []) for s, t in pairs])
@@ -86,7 +52,7 @@ def ours(bert: str, pairs, **options) -> list[set[tuple[int, int]]]:
 
 @pytest.mark.parametrize("token_type, layer", [("bpe", 1), ("word", 2)])
 def test_links_equal_the_package(bert, token_type, layer):
-    pairs = ordinary_pairs(seed=14, n=300)
+    pairs = sentence_pairs(seed=14, n=300)  # 1-10 words (<= 40 pieces), targets <= 13 (52 < 62)
     ref = simalign.SentenceAligner(model=bert, token_type=token_type, matching_methods="aim", device="cpu",
                                    layer=layer)
     expected = [ref.get_word_aligns(s, t) for s, t in pairs]
@@ -129,7 +95,7 @@ def _first_piece(bert: str, words: list[str]) -> list[int]:
 
 def test_over_long_pairs_the_package_cuts_off_ours_aligns_every_word(bert):
     rng = random.Random(64)
-    longs = [_sentence(rng, 40, 60) for _ in range(12)]  # 40-60 words of 1-4 pieces, ~2 on average
+    longs = [sentence(rng, 40, 60) for _ in range(12)]  # 40-60 words of 1-4 pieces, ~2 on average
     starts = [_first_piece(bert, s) for s in longs]
     assert all(s[-1] >= LIMIT - 2 for s in starts)  # the last word of each is past the limit
     pairs = [(s, s) for s in longs]  # a sentence aligned to itself: the diagonal is the answer
@@ -153,7 +119,7 @@ def test_over_long_pairs_the_package_cuts_off_ours_aligns_every_word(bert):
             assert ours(bert, pairs, method=method, layer=1, token_type=token_type) == diagonal, \
                 (token_type, method)
     # a long source against its (shorter, reordered) translation: words past the limit get links
-    tgts = [_translation(rng, s) for s in longs]
+    tgts = [translation(rng, s) for s in longs]
     links = ours(bert, list(zip(longs, tgts, strict=True)), layer=1)
     for lk, s, t in zip(links, longs, tgts, strict=True):
         assert all(0 <= i < len(s) and 0 <= j < len(t) for i, j in lk)

@@ -32,7 +32,7 @@ simalign = pytest.importorskip("simalign", reason="the reference comes with work
 import projectors  # noqa: E402
 from projectors.base import Pair  # noqa: E402
 from projectors.simalign import argmax_links, itermax, match_links  # noqa: E402
-from tests.fixtures.simalign import build_wordpiece_bert, sentence, sentence_pairs, translation  # noqa: E402
+from tests.fixtures.simalign import STEMS, build_wordpiece_bert, sentence, sentence_pairs, translation  # noqa: E402
 
 #: our method -> (the package's matching_methods letter, the key its result is returned under)
 METHODS = {"argmax": ("a", "inter"), "itermax": ("i", "itermax"), "match": ("m", "mwmf")}
@@ -136,6 +136,22 @@ def test_over_long_pairs_the_package_cuts_off_ours_aligns_every_word(bert):
     for lk, s, t in zip(links, longs, tgts, strict=True):
         assert all(0 <= i < len(s) and 0 <= j < len(t) for i, j in lk)
     assert sum(st[i] >= LIMIT - 2 for lk, st in zip(links, starts, strict=True) for i, _ in lk) >= 12
+
+
+def test_at_the_limit_both_agree_one_piece_past_it_the_package_drops_a_word(bert):
+    rng = random.Random(62)
+    src = [rng.choice(STEMS) for _ in range(LIMIT - 2)]  # one piece a word: exactly the limit
+    tgt = rng.sample(src, len(src))
+    for token_type in ("bpe", "word"):
+        got = simalign.SentenceAligner(model=bert, token_type=token_type, matching_methods="aim", device="cpu",
+                                       layer=1).get_word_aligns(src, tgt)
+        for method, (_letter, key) in METHODS.items():
+            assert ours(bert, [(src, tgt)], method=method, layer=1, token_type=token_type)[0] == set(got[key])
+    over = src + ["zu"]
+    got = simalign.SentenceAligner(model=bert, token_type="bpe", matching_methods="a", device="cpu",
+                                   layer=1).get_word_aligns(over, over)
+    assert set(got["inter"]) == {(i, i) for i in range(LIMIT - 2)}  # the 63rd word: no link
+    assert ours(bert, [(over, over)], method="argmax", layer=1)[0] == {(i, i) for i in range(LIMIT - 1)}
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the package's mean of an empty slice

@@ -26,6 +26,7 @@ bench:
     {{python}} bench/store_ops.py
     {{python}} bench/translate.py
     {{python}} bench/project_align.py
+    {{python}} bench/simalign_speed.py
     {{python}} bench/project_mt.py
     {{python}} bench/scale.py
     {{python}} bench/filter_europarl.py

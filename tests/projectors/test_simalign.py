@@ -9,7 +9,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from projectors.base import Pair  # noqa: E402
-from projectors.simalign import SimAligner, argmax_links, itermax, match_links  # noqa: E402
+from projectors.simalign import SimAligner, SimAlignOptions, argmax_links, itermax, match_links, windows  # noqa: E402
 from tests.fixtures.simalign import build_tiny_bert  # noqa: E402
 
 
@@ -37,8 +37,12 @@ def test_batched_equals_unbatched_and_subwords_map_safely(tiny_bert):
     for s, t, lk in zip(src, tgt, many, strict=True):
         assert all(0 <= i < len(s) and 0 <= j < len(t) for i, j in lk)  # never out of range
     assert many[3] == {}  # empty source sentence
-    # words cut off by max_length get no links, and nothing breaks
-    assert all(i < 16 for i, _ in many[2])
+    # a sentence past max_length is encoded in overlapping windows, not cut off: aligned to itself,
+    # every one of its 40 words (40 pieces, windows of 14) finds itself
+    long = ["anna", "visited", "berlin", "today", "."] * 8
+    for batch_size in (1, 8):
+        al = SimAligner(model=tiny_bert, batch_size=batch_size, device="cpu", max_length=16)
+        assert set(al.align([long], [long])[0]) == {(i, i) for i in range(40)}
 
 
 def test_simalign_projector_batched(tiny_bert):
@@ -81,3 +85,20 @@ def test_link_extraction_methods():
     m = match_links(sim)
     assert m.sum() == 3 and set(zip(*np.nonzero(m), strict=True)) == {(0, 0), (1, 1), (2, 2)}
     assert match_links(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_windows_cover_every_piece_half_a_window_apart():
+    assert windows(3, 4) == [(0, 3)]
+    assert windows(10, 4) == [(0, 4), (2, 6), (4, 8), (6, 10)]
+    for n in range(1, 60):
+        for width in (1, 2, 5, 14):
+            wins = windows(n, width)
+            assert wins[0][0] == 0 and wins[-1][1] == n and all(b - a == min(n, width) for a, b in wins)
+            assert all(b1 >= a2 for (_, b1), (a2, _) in zip(wins, wins[1:], strict=False))  # no gap
+
+
+def test_bad_options_are_clear_errors(tiny_bert):
+    with pytest.raises(ValueError, match="token_type must be bpe or word"):
+        SimAlignOptions(token_type="char")
+    with pytest.raises(ValueError, match="leaves no room for a word piece.*larger max_length"):
+        SimAligner(model=tiny_bert, max_length=2, device="cpu").align([["anna"]], [["anna"]])

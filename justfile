@@ -31,6 +31,10 @@ bench:
     {{python}} bench/scale.py
     {{python}} bench/filter_europarl.py
 
+# on a machine with a CUDA device: the CUDA tests and the GPU figures, one table (under 8 minutes)
+gpu *ARGS:
+    {{python}} bench/gpu.py {{ARGS}}
+
 # the README's main job on the bundled example (offline): project, filter, export, report
 quickstart:
     {{python}} -m workbench run examples/quickstart.toml

@@ -122,7 +122,8 @@ def run_workbench(model_dir: Path, texts: list[str], length: int, *, device: str
     events = []
     opts = TranslateOptions(device=device, beam_size=4, min_decoding_length=length,
                             max_decoding_length=length, max_batch_tokens=batch_tokens,
-                            compute_type=compute_type, device_index=device_index or [0])
+                            compute_type=compute_type, device_index=device_index or [0],
+                            pair="en-de")  # the random bench model names no pair
     c, t = cpu_seconds(), time.perf_counter()
     v, = translate("bench", model=str(model_dir), src_lang="en", tgt_langs=["de"], store=store,
                    options=opts, progress=events.append)
@@ -205,7 +206,7 @@ def rss_child(n: int, model_dir: str, length: int) -> None:
         t = time.perf_counter()
         translate("bench", model=model_dir, src_lang="en", tgt_langs=["de"], store=store,
                   options=TranslateOptions(beam_size=4, min_decoding_length=length,
-                                           max_decoding_length=length))
+                                           max_decoding_length=length, pair="en-de"))
         dt = time.perf_counter() - t
     peak = peak_rss_mb()
     print(json.dumps({"n": n, "peak_rss_mb": peak, "before_translate_mb": base, "seconds": dt}))

@@ -81,3 +81,24 @@ def test_an_unknown_source_or_translate_key_is_named(tmp_path):
     p = _pipeline(tmp_path, '[translate]\nmodel = "m"\ntargets = ["fr"]\nbeem = 3\n')
     with pytest.raises(ConfigError, match=r"\[translate\] has no key 'beem'(.|\n)*beam_size"):
         load_pipeline(p)
+
+
+def test_the_cli_reports_a_bad_pipeline_before_running(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    p = _pipeline(tmp_path, '[report]\nhtmll = "r.html"\n')
+    r = CliRunner().invoke(app, ["run", str(p)], env={"COLUMNS": "200"})
+    assert r.exit_code == 1 and "[report] has no key 'htmll'" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()
+    # a model that is not here: the dry run shows its plan, then the error naming the convert command
+    p = _pipeline(tmp_path, '[translate]\nmodel = "some/model"\ntargets = ["fr"]\n')
+    r = CliRunner().invoke(app, ["run", str(p), "--dry-run"], env={"COLUMNS": "200"})
+    assert r.exit_code == 1 and "would run ingest" in r.output and "Traceback" not in r.output
+    assert "workbench models convert some/model" in r.output
+    r = CliRunner().invoke(app, ["run", str(p)], env={"COLUMNS": "200"})
+    assert r.exit_code == 1 and "run " not in r.output.split("error:")[0]  # nothing ran
+    assert not (tmp_path / "out" / "workbench.duckdb").exists()

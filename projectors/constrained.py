@@ -262,7 +262,18 @@ class ConstrainedProjector(Projector):
                     ends[j] = k + 1
             per_pair.append({"src": st, "cspans": cspans, "starts": starts, "ends": ends,
                              "tgt": tp.pieces, "reasons": {}, "best": {}})
+            # the whole marked source and target are scored at once: past the model's position
+            # table CTranslate2 fails ("No position encodings ..."), so such a pair's spans are
+            # dropped with the reason (markers.v1 translates long inputs in parts)
+            limit = getattr(sc, "positions", None)
+            too_long = bool(limit) and max(len(sc.tokenize_source([st])[0]) + 2 * 4,
+                                           len(tp.pieces) + 2 * 4 + 1) > limit
             for si, (s, e, lab) in enumerate(cspans):
+                if too_long:
+                    per_pair[pi]["reasons"][si] = (f"the pair is longer than the model's {limit} positions "
+                                                   "(constrained.v1 scores whole sentences; markers.v1 or "
+                                                   "align.* project long pairs)")
+                    continue
                 mk = self._markers_for(st, lab)
                 if mk is None:
                     per_pair[pi]["reasons"][si] = "the source contains characters of every marker set"
@@ -283,15 +294,16 @@ class ConstrainedProjector(Projector):
 
     def _search(self, pairs, per_pair, jobs) -> None:
         sc = self.scorer
-        src_plain = sc.tokenize_source([pp["src"] for pp in per_pair])
+        used = sorted({j["pair"] for j in jobs})  # pairs with a span to search (not too long, ...)
+        src_plain = sc.tokenize_source([per_pair[i]["src"] for i in used])
         src_marked = sc.tokenize_source([j["marked"] for j in jobs])
         mk_pieces = {}
         for s in {j[k] for j in jobs for k in ("open", "close")}:
             mk_pieces[s] = sc.tokenize_target([s])[0].pieces
         # 1. candidates from log-prob drops
-        lp_plain = sc.score(src_plain, [pp["tgt"] for pp in per_pair])
+        lp_plain = dict(zip(used, sc.score(src_plain, [per_pair[i]["tgt"] for i in used]), strict=True))
         lp_marked = sc.score(src_marked, [per_pair[j["pair"]]["tgt"] for j in jobs])
-        self.stats["candidate_scored"] += len(per_pair) + len(jobs)
+        self.stats["candidate_scored"] += len(used) + len(jobs)
         searches = []
         for j, srcm, lpm in zip(jobs, src_marked, lp_marked, strict=False):
             pp = per_pair[j["pair"]]

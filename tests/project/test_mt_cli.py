@@ -69,8 +69,9 @@ def translated(tmp_path_factory, ka_dir):
     d = tmp_path_factory.mktemp("ka-store")
     db = str(d / "wb.duckdb")
     _cli("ingest", str(_conll(d / "en.conll")), "--name", "ka", "--lang", "en", "--db", db)
+    # --no-detokenize: the word-by-word model knows space-separated words only ("York ." not "York.")
     _cli("translate", "ka", "--model", str(ka_dir), "--src-lang", "en", "--tgt-lang", "de",
-         "--beam-size", "2", "--compute-type", "float32", "--device", "cpu", "--db", db)
+         "--beam-size", "2", "--compute-type", "float32", "--device", "cpu", "--no-detokenize", "--db", db)
     return db
 
 
@@ -151,6 +152,7 @@ targets = ["de"]
 beam_size = 2
 compute_type = "float32"
 device = "cpu"
+detokenize = false  # the word-by-word model knows space-separated words only
 
 [project]
 projectors = ["markers.v1", "constrained.v1"]
@@ -235,7 +237,7 @@ def test_cli_markers_the_model_cannot_write_are_a_typed_error(translated):
                                                     ["B-MISC", "O", "B-PER", "O"], lang="en")]],
                               corpus="misc", stage="ingest", lang="en", signature=Signature("ingest"))
     _cli("translate", src.ref, "--model", str(store.resolve("ka.de@1").params["model_path"]),
-         "--src-lang", "en", "--tgt-lang", "de", "--db", translated)
+         "--src-lang", "en", "--tgt-lang", "de", "--no-detokenize", "--db", translated)
     r = CliRunner().invoke(app, ["project", "misc.de@1", "--projector", "markers.v1", "--option",
                                  "typed=true", "--db", translated], env=ENV)
     assert r.exit_code == 1 and "<MISC>" in r.output and "vocabulary" in r.output, r.output

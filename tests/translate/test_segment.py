@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.translate.segment import split_ranges
+from workbench.core.segment import split_ranges
 
 
 def _words(limit):

@@ -55,6 +55,10 @@ def _read_vocab(model_dir: Path, side: str) -> set[str]:
                      fix="point to a CTranslate2 model directory (ct2-transformers-converter output)")
 
 
+#: languages written without spaces between words
+_NO_SPACE = frozenset({"zh", "ja", "th", "my", "km", "lo"})
+
+
 class CT2Model:
     """A CTranslate2 translation model with its sentencepiece models.
 
@@ -64,7 +68,10 @@ class CT2Model:
         device / compute_type / inter_threads / intra_threads: as ``ctranslate2.Translator``
             (defaults ``cpu``, ``default``, 1, 0).
         beam_size: beam for :meth:`translate` (default 4).
-        max_decoding_length: cap on generated pieces (default 256).
+        max_decoding_length: cap on generated pieces; 0 (default): derived per batch from its
+            longest source (4 per source piece, plus 16), at most the model's positions.
+        joiner: what joins the translations of the parts of a text split at sentence boundaries
+            because it is longer than the model's input (default a space).
         max_batch_size: examples per engine batch (default 32).
         source_prefix / source_suffix / target_prefix: language tokens (default none).
     """
@@ -72,9 +79,9 @@ class CT2Model:
     def __init__(self, model_dir: str | Path, *, sp_source: str | Path | None = None,
                  sp_target: str | Path | None = None, device: str = "cpu", compute_type: str = "default",
                  inter_threads: int = 1, intra_threads: int = 0, beam_size: int = 4,
-                 max_decoding_length: int = 256, max_batch_size: int = 32,
+                 max_decoding_length: int = 0, max_batch_size: int = 32,
                  source_prefix: Sequence[str] = (), source_suffix: Sequence[str] = (),
-                 target_prefix: Sequence[str] = ()):
+                 target_prefix: Sequence[str] = (), joiner: str = " "):
         import ctranslate2
         import sentencepiece as spm
 
@@ -95,6 +102,11 @@ class CT2Model:
         self.beam_size = beam_size
         self.max_decoding_length = max_decoding_length
         self.max_batch_size = max_batch_size
+        self.joiner = joiner
+        from workbench.mt.models import position_table
+
+        #: the most positions the model encodes (None: relative positions, no fixed limit)
+        self.positions = position_table(self.model_dir)
         self.source_prefix, self.source_suffix = list(source_prefix), list(source_suffix)
         self.target_prefix = list(target_prefix)
         #: model identity from :meth:`from_model` (name@content hash, family, languages), else None
@@ -123,6 +135,11 @@ class CT2Model:
         slot = "\x00"  # where the sentence pieces go in the family's layout
         layout = fam.source([slot], src_tok, tgt_tok)
         i = layout.index(slot)
+        from workbench.mt.languages import parse
+
+        tag = parse(tgt_lang)
+        if tag is not None and tag.language in _NO_SPACE:  # parts of a split text join without a space
+            kwargs.setdefault("joiner", "")
         out = cls(model.path, source_prefix=layout[:i], source_suffix=layout[i + 1:],
                   target_prefix=fam.prefix(tgt_tok) or (), **kwargs)
         out.identity = {"model": model.signature, "family": fam.name, "src": src_lang, "tgt": tgt_lang,
@@ -176,16 +193,48 @@ class CT2Model:
         return bad
 
     # -- translation and scoring ---------------------------------------------------------------
+    def cap(self, src_len: int) -> int:
+        """The decoding limit for sources of up to ``src_len`` pieces (see ``max_decoding_length``)."""
+        if self.max_decoding_length:
+            return self.max_decoding_length
+        return min(self.positions or 1024, 4 * src_len + 16)
+
     def translate(self, texts: Sequence[str]) -> list[str]:
+        """Translations of ``texts``; a text longer than the model's input is translated in parts
+        cut at sentence (then clause, then word) boundaries and joined with ``joiner``, as the
+        translate stage does, so no input meets the end of the position table."""
         if not texts:
             return []
-        src = self.tokenize_source(texts)
-        prefix = [list(self.target_prefix)] * len(src) if self.target_prefix else None
-        res = self.engine.translate_batch(src, target_prefix=prefix, beam_size=self.beam_size,
-                                          max_decoding_length=self.max_decoding_length,
-                                          max_batch_size=self.max_batch_size)
+        from workbench.core.segment import split_ranges
+
+        budget = (self.positions or 0) - len(self.source_prefix) - len(self.source_suffix) - 1
+        if self.max_decoding_length:  # a cap on the output: parts short enough to end under it
+            budget = min(budget, self.max_decoding_length // 2) if budget > 0 else self.max_decoding_length // 2
+        parts: list[tuple[int, str]] = []  # (text index, part)
+        for i, text in enumerate(texts):
+            if budget > 0 and len(self.sp_src.encode(text)) > budget:
+                for a, b in split_ranges(text, lambda t: len(self.sp_src.encode(t)) <= budget):
+                    if text[a:b].strip():
+                        parts.append((i, text[a:b]))
+            else:
+                parts.append((i, text))
+        src = self.tokenize_source([t for _, t in parts])
+        out: list[list[str]] = [[] for _ in texts]
         n = len(self.target_prefix)
-        return [self.sp_tgt.decode(r.hypotheses[0][n:]) for r in res]
+        order = sorted(range(len(src)), key=lambda j: len(src[j]))  # batches of similar length
+        step = max(self.max_batch_size, 1)
+        for lo in range(0, len(order), step):
+            idx = order[lo:lo + step]
+            batch = [src[j] for j in idx]
+            prefix = [list(self.target_prefix)] * len(batch) if self.target_prefix else None
+            res = self.engine.translate_batch(batch, target_prefix=prefix, beam_size=self.beam_size,
+                                              max_decoding_length=self.cap(max(map(len, batch))),
+                                              max_batch_size=self.max_batch_size)
+            for j, r in zip(idx, res, strict=True):
+                parts[j] = (parts[j][0], self.sp_tgt.decode(r.hypotheses[0][n:]))
+        for i, t in parts:
+            out[i].append(t)
+        return [self.joiner.join(x) for x in out]
 
     def score(self, sources: Sequence[list[str]], targets: Sequence[list[str]]) -> list[list[float]]:
         """Per-piece log-probs of each target (plus ``</s>`` last), language prefix excluded."""

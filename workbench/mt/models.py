@@ -25,7 +25,7 @@ from workbench.core.errors import ModelError
 from workbench.mt.families import FAMILIES, Family, detect_family, pair_from_name, parse_pair
 
 __all__ = ["Model", "ModelInfo", "convert", "list_models", "load_model", "locate_model", "models_home",
-           "open_model"]
+           "open_model", "position_table"]
 
 #: tokenizer files copied next to a converted model (those that exist).
 TOKENIZER_FILES = ("source.spm", "target.spm", "sentencepiece.bpe.model", "spiece.model",
@@ -135,7 +135,7 @@ def _spm(path: Path, names: tuple[str, ...]) -> Path | None:
     return next((path / n for n in names if (path / n).exists()), None)
 
 
-def _position_table(path: Path) -> int | None:
+def position_table(path: Path) -> int | None:
     """Rows of the model's position table (the most positions it can encode), read from the
     variables' header in ``model.bin``; ``None`` when it has none (relative positions, T5) or
     the file cannot be read that way."""
@@ -221,7 +221,7 @@ def open_model(path: str | Path, *, family: str | None = None, name: str | None 
     fam = FAMILIES[fam_name](src_vocab | tgt_vocab, model_name, lang_pair)
     # the position table bounds the input; models with relative positions (T5/MADLAD) have none,
     # and their inputs are split at what the conversion recorded, else at 1024 tokens
-    positions = _position_table(path)
+    positions = position_table(path)
     limit = positions or int(info.get("max_input_length") or hf.get("max_position_embeddings") or 1024)
     return Model(path=path, name=model_name, family=fam, max_input_length=limit, info=info,
                  max_positions=positions,
@@ -330,7 +330,7 @@ def convert(source: str | Path, *, quantization: str = "int8", home: Path | None
         vocab = set().union(*_read_vocab(tmp))
         fam = family or detect_family(vocab, hf.get("model_type"), tok_cfg.get("tokenizer_class"),
                                       where=str(src), files=frozenset(f.name for f in tmp.iterdir()))
-        limit = _position_table(tmp) or hf.get("max_position_embeddings") or hf.get("n_positions") or (
+        limit = position_table(tmp) or hf.get("max_position_embeddings") or hf.get("n_positions") or (
             512 if hf.get("model_type") in ("t5", "mt5") else 1024)
         lang_pair = parse_pair(pair) if pair else _pair(tmp, {}, tok_cfg, model_id)
         (tmp / MARKER).write_text(json.dumps({

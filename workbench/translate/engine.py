@@ -19,6 +19,7 @@ from typing import Any
 
 from workbench.core.errors import InputError
 from workbench.core.records import TEXT_FROM_TOKENS, Example, tokenize
+from workbench.core.segment import split_ranges
 from workbench.mt.device import engine_error
 from workbench.mt.languages import parse, short_code
 from workbench.mt.models import Model
@@ -26,7 +27,6 @@ from workbench.translate.batching import plan_batches
 from workbench.translate.cache import TranslationCache, retry_at
 from workbench.translate.cache import key as cache_key
 from workbench.translate.options import Progress, TranslateOptions
-from workbench.translate.segment import split_ranges
 
 __all__ = ["Engine", "load_translator", "PROGRESS_INTERVAL"]
 

@@ -417,7 +417,8 @@ class MarkersProjector(Projector):
         spans: list[ProjectedSpan | None] = [None] * len(cspans)
         used: list[tuple[int, int]] = []
         for i, (s, e, score, _how) in sorted(placed.items(), key=lambda t: -t[1][2]):
-            hit = _locate(clean[s:e], tgt_text, offs, self.fuzzy_threshold, used)
+            hit = _locate(clean[s:e], tgt_text, offs, self.fuzzy_threshold, used,
+                          where=s / max(len(clean), 1))
             if hit is None:
                 reasons[i] = "marked segment not found in the given target"
                 continue
@@ -450,19 +451,22 @@ class MarkersProjector(Projector):
 
 
 def _locate(seg: str, text: str, offs: list[tuple[int, int]], threshold: float,
-            used: list[tuple[int, int]]) -> tuple[int, int, float] | None:
-    """Best token range of ``text`` matching ``seg``: exact (casefolded) first, then fuzzy."""
+            used: list[tuple[int, int]], where: float = 0.0) -> tuple[int, int, float] | None:
+    """Best token range of ``text`` matching ``seg``: exact (casefolded) first, then fuzzy; of
+    equally good ranges (a name repeated in a long text), the one nearest ``where``, the
+    segment's relative position in the marked translation."""
     n = len(offs)
     k = max(1, len(tokenize(seg)))
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, float, int, int] | None = None
     for a in range(n):
         for b in range(a + 1, min(n, a + k + 2) + 1):
             if any(x < b and a < y for x, y in used):
                 continue
             sim = _sim(seg, text[offs[a][0]:offs[b - 1][1]])
-            if best is None or sim > best[0]:
-                best = (sim, a, b)
+            near = -abs(offs[a][0] / max(len(text), 1) - where)
+            if best is None or (sim, near) > best[:2]:
+                best = (sim, near, a, b)
     if best is None or best[0] < threshold:
         return None
-    return best[1], best[2], best[0]
+    return best[2], best[3], best[0]
 

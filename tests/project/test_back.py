@@ -101,3 +101,30 @@ def test_errors(tmp_path, ka, de_en):
     short.write_text(translate_words(ENGLISH[0][0]) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="more English sentences"):
         list(project_back(read_originals(short), read(en), make_projector("constrained.v1", model=ka)))
+
+
+def test_round_trip_of_a_600_word_input_with_markers(tmp_path, ka):
+    """Past the model's 300 positions: markers.v1 translates the marked English in parts (cut at
+    sentence boundaries, as translate does) and every span lands on the original."""
+    import random
+
+    rng = random.Random(6)
+    words = [w for w in DICT_EN_DE if w.isalpha()]
+    toks, spans = [], []
+    while len(toks) < 600:
+        sent = [rng.choice(words) for _ in range(rng.randint(8, 14))]
+        a = rng.randrange(0, len(sent) - 2)
+        spans.append((len(toks) + a, len(toks) + a + 2, "ORG"))
+        toks += sent + ["."]
+    english = " ".join(toks)
+    orig = tmp_path / "long.de.txt"
+    orig.write_text(translate_words(english) + "\n", encoding="utf-8")
+    tags = ["O"] * len(toks)
+    for s, e, lab in spans:
+        tags[s:e] = [f"B-{lab}"] + [f"I-{lab}"] * (e - s - 1)
+    en = tmp_path / "long.en.pred.conll"
+    write([Example.from_tokens("en-0", toks, tags, text=english)], en)
+    assert len(ka.sp_src.encode(english)) > 2 * ka.positions
+    (ex,) = project_back(read_originals(orig), read(en), make_projector("markers.v1", model=ka))
+    assert [o.outcome for o in ex.outcomes] == ["projected"] * len(spans)
+    assert [ex.text[s.start:s.end] for s in ex.spans] == [translate_words(" ".join(toks[a:b])) for a, b, _ in spans]

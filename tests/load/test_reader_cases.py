@@ -210,3 +210,16 @@ def test_jsonl_spans_cost_linear_time(tmp_path) -> None:
     assert t_big < 3 * t_small, (t_small, t_big)
     write([ex], tmp_path / "wb.jsonl")  # the workbench's own JSONL (token ranges given) too
     assert list(read_jsonl(tmp_path / "wb.jsonl")) == [ex]
+
+
+def test_target_tokens_of_conll_take_column_0_unless_it_is_a_running_index(tmp_path):
+    """The reader of target sentences (attach, project --target): CoNLL-2003's number tokens stay
+    tokens; a CoNLL-U sentence's ids are skipped with its multiword and empty-node lines."""
+    from workbench.load.tokens import read_token_lines
+
+    p = tmp_path / "t.conll"
+    p.write_text("EU NNP B-NP B-ORG\n1996 CD I-NP O\nrejects VBZ B-VP O\n\n"
+                 "1\tdont\t_\n2-3\tdon't\t_\n2\tdo\t_\n3\tn't\t_\n3.1\tx\t_\n\n"
+                 "# c\n1\tHello\tO\n2\tworld\tO\n", encoding="utf-8")
+    assert [t for _, t in read_token_lines(p, format="conll")] == [
+        ["EU", "1996", "rejects"], ["dont", "do", "n't"], ["Hello", "world"]]

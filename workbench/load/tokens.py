@@ -7,6 +7,7 @@ file means the same sentences everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,26 +38,40 @@ def target_format(path: str | Path) -> str:
 
 
 def _conll_tokens(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """``(first line, tokens)`` per sentence of a CoNLL file (tags and other columns ignored;
-    CoNLL-U ids skipped); the first line counts the sentence's comments, as :func:`~workbench.load.conll.read_conll` does."""
-    cur: list[str] = []
+    """``(first line, tokens)`` per sentence of a CoNLL file (tags and other columns ignored); the
+    first line counts the sentence's comments, as :func:`~workbench.load.conll.read_conll` does.
+
+    Column 0 is taken for CoNLL-U's running index only when the sentence's ids run 1, 2, 3, ...
+    (its multiword ``2-3`` and empty-node ``5.1`` lines then left out, as CoNLL-U readers do);
+    otherwise it is the token, also when it is a number (CoNLL-2003's ``1996 CD I-NP O``)."""
+    rows: list[list[str]] = []
     start = 0
+
+    def tokens() -> list[str]:
+        words = [r for r in rows if not _MULTI.match(r[0])]
+        if words and all(len(r) > 2 for r in rows) and [r[0] for r in words] == [str(i) for i in range(1, len(words) + 1)]:
+            return [r[1] for r in words]
+        return [r[0] for r in rows]
+
     for lineno, line in lines(path):
         stripped = line.strip()
         if not stripped:
-            if cur:
-                yield start, cur
-            cur, start = [], 0
+            if rows:
+                yield start, tokens()
+            rows, start = [], 0
             continue
         if stripped.startswith("-DOCSTART-"):
             continue
         start = start or lineno
-        if not cur and stripped.startswith("#"):
+        if not rows and stripped.startswith("#"):
             continue
-        cols = line.split("\t") if "\t" in line else line.split()
-        cur.append(cols[1] if len(cols) > 2 and cols[0].isdigit() else cols[0])
-    if cur:
-        yield start, cur
+        rows.append(line.split("\t") if "\t" in line else line.split())
+    if rows:
+        yield start, tokens()
+
+
+#: CoNLL-U lines that are not words: a multiword token's range (``2-3``), an empty node (``5.1``)
+_MULTI = re.compile(r"^\d+(-\d+|\.\d+)$")
 
 
 def _token_lines(path: Path, empty: str) -> Iterator[tuple[int, list[str]]]:

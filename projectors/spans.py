@@ -17,6 +17,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
 
 __all__ = [
     "SpanOptions",
@@ -24,6 +26,7 @@ __all__ = [
     "project_spans",
     "is_punct",
     "lexical_similarity",
+    "translit_similarity",
     "is_unspaced",
     "split_unspaced",
     "word_spans_of_pieces",
@@ -45,6 +48,8 @@ class SpanOptions:
             to target tokens that no sure link ties to a word outside the span (True).
         sure: links scoring at least this are evidence; weaker ones only grow spans (0.5).
         min_score: projections with a lower confidence are dropped (0.0: keep all).
+        translit: names also match target words of other scripts through transliteration
+            ("Обама", "奧巴馬" ~ "Obama"; needs ``anyascii``, else off) (False).
     """
 
     gap: int = 2
@@ -55,6 +60,7 @@ class SpanOptions:
     grow: bool = True
     sure: float = 0.5
     min_score: float = 0.0
+    translit: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lexical_min", "sure", "min_score"):
@@ -118,6 +124,49 @@ def lexical_similarity(a: str, b: str) -> float:
         return 0.0
     # shared prefix relative to the shorter word: Europe/Europa, Parliament/Parlamento
     return min(0.85, 0.5 + 0.5 * p / min(len(fa), len(fb)))
+
+
+try:  # the [align] extra; without it transliteration is off
+    from anyascii import anyascii as _anyascii
+except ImportError:  # pragma: no cover - depends on the environment
+    _anyascii = None
+
+# spelling differences between English and romanised Cyrillic / pinyin, folded away
+_SKELETON = (("dzh", "j"), ("sch", "sh"), ("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"),
+             ("w", "v"), ("x", "ks"), ("y", "i"), ("h", ""))
+
+
+def _skeleton(word: str) -> str:
+    w = "".join(c for c in word if c.isalpha())
+    for a, b in _SKELETON:
+        w = w.replace(a, b)
+    return "".join(c for k, c in enumerate(w) if k == 0 or c != w[k - 1])
+
+
+@lru_cache(maxsize=1 << 16)
+def _romanised(tok: str) -> str:
+    """A token of a non-Latin script romanised and folded (``""`` for Latin-script tokens)."""
+    if _anyascii is None or not any(c.isalpha() and not c.isascii() and not unicodedata.name(
+            c, "").startswith("LATIN") for c in tok):
+        return ""
+    return _skeleton(_anyascii(tok).lower())
+
+
+def translit_similarity(a: str, b: str) -> float:
+    """How well a (Latin-script) name matches a token of another script once romanised: 0, or
+    in [0.75, 0.85] when their folded spellings agree (a sequence-match ratio of at least 0.7 on
+    the letters, or on the consonants for pinyin's added vowels)."""
+    rb = _romanised(b)
+    if not rb:
+        return 0.0
+    sa = _skeleton(_fold(a))
+    if len(sa) < 3 or len(rb) < 3:
+        return 0.0
+    ratio = SequenceMatcher(None, sa, rb, autojunk=False).ratio()
+    ca, cb = (("".join(c for c in w if c not in "aeiou")) for w in (sa, rb))
+    if len(ca) >= 3 and len(cb) >= 3 and sa[0] == rb[0]:
+        ratio = max(ratio, SequenceMatcher(None, ca, cb, autojunk=False).ratio() - 0.05)
+    return 0.0 if ratio < 0.7 else round(0.75 + (ratio - 0.7) / 3, 4)
 
 
 _BREAKS = frozenset(',;:.!?()[]{}"«»“”„‟‹›|¡¿。，、；：！？（）「」『』')
@@ -272,6 +321,8 @@ def _one_span(
         for i in range(s, e):
             for j, t in enumerate(tgt):
                 sim = _token_match(src[i], t)
+                if o.translit and sim < o.lexical_min and _name_like(src[i]):
+                    sim = translit_similarity(src[i], t)
                 if sim >= o.lexical_min:
                     lex[j] = max(lex.get(j, 0.0), sim)
                     lex_support.setdefault(j, set()).add(i)

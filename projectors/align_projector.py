@@ -168,13 +168,14 @@ def _v2_classes() -> tuple[type, type]:
 
     @dataclass
     class EflomalOptionsV2(EflomalOptions):
-        n_runs: int = 2
-        n_samplers: int = 2
+        n_runs: int = 4
+        n_samplers: int = 1
         max_len: int = 80
 
     @dataclass
     class SpanOptionsV2(SpanOptions):
         translit: bool = True
+        cjk_edges: bool = True
 
     return EflomalOptionsV2, SpanOptionsV2
 

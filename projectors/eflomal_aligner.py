@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projectors.base import check
-from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_pair, combine_runs
+from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_pair
 
 __all__ = ["EflomalAligner", "EflomalOptions"]
 

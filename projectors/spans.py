@@ -48,6 +48,8 @@ class SpanOptions:
             to target tokens that no sure link ties to a word outside the span (True).
         sure: links scoring at least this are evidence; weaker ones only grow spans (0.5).
         min_score: projections with a lower confidence are dropped (0.0: keep all).
+        cjk_edges: names joined by a middle dot ("科瑞 · 舒爾曼") stay whole, and lone Chinese
+            function characters (的, 於, 從...) are trimmed at span edges (False).
         translit: names also match target words of other scripts through transliteration
             ("Обама", "奧巴馬" ~ "Obama"; needs ``anyascii``, else off) (False).
     """
@@ -61,6 +63,7 @@ class SpanOptions:
     sure: float = 0.5
     min_score: float = 0.0
     translit: bool = False
+    cjk_edges: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lexical_min", "sure", "min_score"):
@@ -152,10 +155,19 @@ def _romanised(tok: str) -> str:
     return _skeleton(_anyascii(tok).lower())
 
 
+# pinyin spellings of transliterated names, folded towards the English ones (爾 er ~ l, 奧 ao ~ o)
+_PINYIN = (("er", "l"), ("ao", "o"), ("uo", "o"), ("ie", "e"), ("ei", "e"), ("ai", "a"), ("ou", "o"))
+_CONSONANTS = str.maketrans({"r": "l", "v": "f", "b": "p", "d": "t", "g": "k", "z": "s"})
+
+
+def _consonants(w: str) -> str:
+    return "".join(c for c in w if c not in "aeiou").translate(_CONSONANTS)
+
+
 def translit_similarity(a: str, b: str) -> float:
     """How well a (Latin-script) name matches a token of another script once romanised: 0, or
     in [0.75, 0.85] when their folded spellings agree (a sequence-match ratio of at least 0.7 on
-    the letters, or on the consonants for pinyin's added vowels)."""
+    the letters, or on the consonants, voicing and l/r folded, for pinyin's added vowels)."""
     rb = _romanised(b)
     if not rb:
         return 0.0
@@ -163,9 +175,12 @@ def translit_similarity(a: str, b: str) -> float:
     if len(sa) < 3 or len(rb) < 3:
         return 0.0
     ratio = SequenceMatcher(None, sa, rb, autojunk=False).ratio()
-    ca, cb = (("".join(c for c in w if c not in "aeiou")) for w in (sa, rb))
-    if len(ca) >= 3 and len(cb) >= 3 and sa[0] == rb[0]:
-        ratio = max(ratio, SequenceMatcher(None, ca, cb, autojunk=False).ratio() - 0.05)
+    if any(unicodedata.name(c, "").startswith("CJK") for c in b):
+        for x, y in _PINYIN:
+            rb = rb.replace(x, y)
+        ca, cb = _consonants(sa), _consonants(rb)
+        if len(ca) >= 2 and len(cb) >= 2 and SequenceMatcher(None, sa, rb, autojunk=False).ratio() >= 0.5:
+            ratio = max(ratio, SequenceMatcher(None, ca, cb, autojunk=False).ratio() - 0.05)
     return 0.0 if ratio < 0.7 else round(0.75 + (ratio - 0.7) / 3, 4)
 
 
@@ -454,7 +469,22 @@ def _repair(
             lo, changed = lo + 1, True
         elif o.trim_foreign and hi - lo > 1 and foreign(hi - 1):
             hi, changed = hi - 1, True
+        elif o.cjk_edges and hi - lo > 1 and tgt[lo] in _CJK_FUNCTION:
+            lo, changed = lo + 1, True
+        elif o.cjk_edges and hi - lo > 1 and tgt[hi - 1] in _CJK_FUNCTION:
+            hi, changed = hi - 1, True
+    if o.cjk_edges and lo < hi:
+        # a transliterated name's parts are joined by a middle dot: never break it
+        while lo >= 2 and tgt[lo - 1] in _MIDDLE_DOTS and not is_punct(tgt[lo - 2]):
+            lo -= 2
+        while hi + 1 < len(tgt) and tgt[hi] in _MIDDLE_DOTS and not is_punct(tgt[hi + 1]):
+            hi += 2
     return lo, hi
+
+
+_MIDDLE_DOTS = frozenset("·・‧•")
+#: lone Chinese function characters, never the edge of a name (of, at, from, and, with, by...)
+_CJK_FUNCTION = frozenset("的之於于從从在和與与及跟同是了對对向把被由以而或為为將将給给")
 
 
 def _resolve_overlaps(cands: list[list[SpanResult]], tgt: Sequence[str]) -> list[SpanResult]:

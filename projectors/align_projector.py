@@ -3,8 +3,8 @@
 Two registered projectors share :class:`AlignProjector`:
 
 * ``align.eflomal.v2`` (the offline default): eflomal, a statistical aligner needing no
-  pretrained model; aligns the whole batch (plus optional extra parallel text) at once, two runs
-  voted, long pairs cut into pieces, transliterated names as lexical evidence.
+  pretrained model; aligns the whole batch (plus optional extra parallel text) at once, four
+  one-sampler runs voted, long pairs cut into pieces, transliterated names as lexical evidence.
 * ``align.eflomal.v1``: the previous default (ten runs voted), kept reproducible.
 * ``align.simalign.v1``: SimAlign-style alignment from a multilingual encoder's embeddings
   (a Hub id or a local directory), see :mod:`projectors.simalign`.
@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from projectors.base import Pair, ProjectedSpan, Projection, Projector, named, options_of
+from projectors.eflomal_aligner import EflomalOptions
 from projectors.spans import SpanOptions, project_spans, split_unspaced
 from projectors.word_alignment import Aligner, Links
 
@@ -163,27 +164,28 @@ class SimAlignProjector(AlignProjector):
         super().__init__(SimAligner(al), sp)
 
 
-def _v2_classes() -> tuple[type, type]:
-    from projectors.eflomal_aligner import EflomalOptions
+@dataclass
+class EflomalOptionsV2(EflomalOptions):
+    """:class:`EflomalOptions` with the defaults of ``align.eflomal.v2``, plus ``max_len``: pairs with
+    more tokens on a side are aligned in pieces (0 = never cut)."""
 
-    @dataclass
-    class EflomalOptionsV2(EflomalOptions):
-        n_runs: int = 4
-        n_samplers: int = 1
-        max_len: int = 80
+    n_runs: int = 4
+    n_samplers: int = 1
+    max_len: int = 80
 
-    @dataclass
-    class SpanOptionsV2(SpanOptions):
-        translit: bool = True
-        cjk_edges: bool = True
 
-    return EflomalOptionsV2, SpanOptionsV2
+@dataclass
+class SpanOptionsV2(SpanOptions):
+    """:class:`SpanOptions` with the defaults of ``align.eflomal.v2``."""
+
+    translit: bool = True
+    cjk_edges: bool = True
 
 
 @named("align.eflomal.v2")
 class EflomalProjectorV2(AlignProjector):
-    """The offline default: eflomal, two runs (one on whole words, one on 5-letter stems) of two
-    samplers each, aligned at the same time on two or more cores, their links voted and streamed
+    """The offline default: eflomal, four runs (two on whole words, two on 5-letter stems) of one
+    sampler each, as many at a time as there are cores, their links voted (at least 2 of 4) and streamed
     pair by pair (memory does not grow with the runs); pairs over ``max_len`` tokens a side (80)
     aligned in pieces cut at sentence ends; spans with lexical evidence including transliterated
     names (``span_translit``: "Обама" ~ "Obama", needs ``anyascii``).
@@ -196,10 +198,10 @@ class EflomalProjectorV2(AlignProjector):
     def __init__(self, extra: Sequence[tuple[Sequence[str], Sequence[str]]] = (), **options: Any):
         from dataclasses import fields
 
-        from projectors.eflomal_aligner import EflomalAligner, EflomalOptions
+        from projectors.eflomal_aligner import EflomalAligner
 
-        al_cls, sp_cls = _v2_classes()
-        al, sp = options_of((al_cls, ""), (sp_cls, "span_"), values=options, projector=self.name)
+        al, sp = options_of((EflomalOptionsV2, ""), (SpanOptionsV2, "span_"), values=options,
+                            projector=self.name)
         self.max_len = al.max_len
         base = EflomalOptions(**{f.name: getattr(al, f.name) for f in fields(EflomalOptions)})
         super().__init__(EflomalAligner(base), sp, extra)

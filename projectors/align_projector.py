@@ -180,6 +180,7 @@ class SpanOptionsV2(SpanOptions):
 
     translit: bool = True
     cjk_edges: bool = True
+    trim_function: bool = True
 
 
 @named("align.eflomal.v2")

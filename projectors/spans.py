@@ -48,6 +48,9 @@ class SpanOptions:
             to target tokens that no sure link ties to a word outside the span (True).
         sure: links scoring at least this are evidence; weaker ones only grow spans (0.5).
         min_score: projections with a lower confidence are dropped (0.0: keep all).
+        trim_function: trim a short lower-case word (an article or preposition: "dell'", "del",
+            "in") at the left edge of a span whose source starts with a capital and whose next
+            target word does too, and an elided article ("dell'") at the right edge (False).
         cjk_edges: names joined by a middle dot ("科瑞 · 舒爾曼") stay whole, and lone Chinese
             function characters (的, 於, 從...) are trimmed at span edges (False).
         translit: names also match target words of other scripts through transliteration
@@ -64,6 +67,7 @@ class SpanOptions:
     min_score: float = 0.0
     translit: bool = False
     cjk_edges: bool = False
+    trim_function: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lexical_min", "sure", "min_score"):
@@ -403,6 +407,9 @@ def _repair(
         outs = [sc for i, sc in by_tgt.get(j, {}).items() if not s <= i < e]
         return bool(outs) and max(outs) > max(ins, default=0.0)
 
+    def j_not_lex(j: int) -> bool:
+        return j not in lex
+
     changed = True
     while changed and lo < hi:
         changed = False
@@ -413,6 +420,11 @@ def _repair(
         elif o.trim_foreign and hi - lo > 1 and foreign(lo):
             lo, changed = lo + 1, True
         elif o.trim_foreign and hi - lo > 1 and foreign(hi - 1):
+            hi, changed = hi - 1, True
+        elif o.trim_function and hi - lo > 1 and j_not_lex(lo) and _function_word(tgt[lo]) and (
+                src[s][:1].isupper() and tgt[lo + 1][:1].isupper()):
+            lo, changed = lo + 1, True
+        elif o.trim_function and hi - lo > 1 and j_not_lex(hi - 1) and _elided(tgt[hi - 1]):
             hi, changed = hi - 1, True
         elif o.cjk_edges and hi - lo > 1 and tgt[lo] in _CJK_FUNCTION:
             lo, changed = lo + 1, True
@@ -425,6 +437,16 @@ def _repair(
         while hi + 1 < len(tgt) and tgt[hi] in _MIDDLE_DOTS and not is_punct(tgt[hi + 1]):
             hi += 2
     return lo, hi
+
+
+def _elided(tok: str) -> bool:
+    """An elided article or preposition: "dell'", "l'", "d’"."""
+    return len(tok) >= 2 and tok[-1] in "'’" and tok[:-1].isalpha() and tok[:1].islower()
+
+
+def _function_word(tok: str) -> bool:
+    """A short lower-case word (article, preposition) or an elided one."""
+    return tok[:1].islower() and (_elided(tok) or (tok.isalpha() and len(tok) <= 4))
 
 
 _MIDDLE_DOTS = frozenset("·・‧•")

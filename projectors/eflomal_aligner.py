@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from projectors.base import check
-from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_runs
+from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_pair
 
 __all__ = ["EflomalAligner", "EflomalOptions"]
 
@@ -44,6 +46,8 @@ class EflomalOptions:
         identity_prior: Dirichlet pseudo-count for identical tokens in the same pair (0 = off).
         threshold: fraction of runs that must propose a directional link (0.5).
         model: 1 = IBM1, 2 = HMM, 3 = HMM + fertility (3).
+        parallel: runs aligned at the same time (0 = as many as the CPUs allow, each run's samplers
+            counted; results do not depend on it, only speed and memory do).
     """
 
     symmetrisation: str = "intersection"
@@ -55,6 +59,7 @@ class EflomalOptions:
     identity_prior: float = 0.0
     threshold: float = 0.5
     model: int = 3
+    parallel: int = 0
 
     def __post_init__(self) -> None:
         check(self.symmetrisation in SYMMETRISATIONS,
@@ -68,6 +73,7 @@ class EflomalOptions:
         check(self.identity_prior >= 0, f"identity_prior must be >= 0, got {self.identity_prior}")
         check(0 < self.threshold <= 1, f"threshold must be in (0, 1], got {self.threshold}")
         check(self.model in (1, 2, 3), f"model must be 1 (IBM1), 2 (HMM) or 3 (HMM + fertility), got {self.model}")
+        check(self.parallel >= 0, f"parallel must be >= 0 (0 = automatic), got {self.parallel}")
 
 
 def _clean(tokens: Sequence[str]) -> list[str]:
@@ -155,8 +161,79 @@ class EflomalAligner(Aligner):
         tgt: Sequence[Sequence[str]],
         extra: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
     ) -> list[Links]:
-        runs = self.directional_runs(src, tgt, extra)
-        return combine_runs(runs, self.options.symmetrisation, self.options.threshold)
+        if len(src) != len(tgt):
+            raise ValueError(f"{len(src)} source sentences but {len(tgt)} target sentences")
+        return list(self.iter_align(zip(src, tgt, strict=True), extra))
+
+    def iter_align(
+        self,
+        pairs: Iterable[tuple[Sequence[str], Sequence[str]]],
+        extra: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
+    ) -> Iterator[Links]:
+        """Links of every pair, streamed: the text goes to files once, the runs read it from there
+        (``parallel`` at a time), and each pair's votes are counted from the runs' link files line
+        by line, so no run's links are held for the whole batch."""
+        try:
+            import eflomal
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("eflomal is not installed: pip install 'workbench[align]'") from exc
+        o = self.options
+        prefixes = tuple(o.prefix_lens) or (0,)
+        with tempfile.TemporaryDirectory(prefix="wb-eflomal-") as tmp:
+            s_path, t_path = os.path.join(tmp, "src"), os.path.join(tmp, "tgt")
+            empty: list[bool] = []  # a bit per pair (a list of bools: 8 bytes a pair)
+            counts: dict[str, int] = {}
+            with open(s_path, "w", encoding="utf-8") as sf, open(t_path, "w", encoding="utf-8") as tf:
+                for k, (s, t) in enumerate(_chain(pairs, extra, empty)):
+                    s2, t2 = _clean(s), _clean(t)
+                    if k < len(empty):
+                        empty[k] = not s2 or not t2
+                    if o.identity_prior > 0:
+                        for w in {w.lower() for w in s2} & {w.lower() for w in t2}:
+                            if any(c.isalnum() for c in w):
+                                counts[w] = counts.get(w, 0) + 1
+                    # eflomal needs a token on both sides: a placeholder for empty sentences
+                    sf.write((" ".join(s2) if s2 else "_") + "\n")
+                    tf.write((" ".join(t2) if t2 else "_") + "\n")
+            n = len(empty)
+            if n == 0:
+                return
+            priors = ([f"LEX\t{w}\t{w}\t{o.identity_prior * c:g}\n" for w, c in sorted(counts.items())]
+                      if counts else None)
+
+            def run(k: int) -> tuple[str, str]:
+                fwd, rev = os.path.join(tmp, f"fwd{k}"), os.path.join(tmp, f"rev{k}")
+                aligner = eflomal.Aligner(
+                    model=o.model, n_samplers=o.n_samplers, rel_iterations=o.rel_iterations,
+                    null_prior=o.null_prior, source_prefix_len=prefixes[k % len(prefixes)],
+                    target_prefix_len=prefixes[k % len(prefixes)])
+                with open(s_path, encoding="utf-8") as sf, open(t_path, encoding="utf-8") as tf:
+                    aligner.align(sf, tf, links_filename_fwd=fwd, links_filename_rev=rev,
+                                  priors_input=list(priors) if priors is not None else None)
+                return fwd, rev
+
+            with ThreadPoolExecutor(max_workers=self._parallel()) as pool:
+                files = list(pool.map(run, range(o.n_runs)))
+            with ExitStack() as stack:
+                handles = [(stack.enter_context(open(f, encoding="utf-8")),
+                            stack.enter_context(open(r, encoding="utf-8"))) for f, r in files]
+                for k in range(n):
+                    lines = [(fh.readline(), rh.readline()) for fh, rh in handles]
+                    if empty[k]:
+                        yield {}
+                        continue
+                    yield combine_pair([(_parse(f), _parse(r)) for f, r in lines],
+                                       o.symmetrisation, o.threshold)
+
+    def _parallel(self) -> int:
+        o = self.options
+        if o.parallel:
+            return min(o.parallel, o.n_runs)
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not on Linux
+            cpus = os.cpu_count() or 1
+        return max(1, min(o.n_runs, cpus // o.n_samplers))
 
     def _identity_priors(self, s_lines: list[str], t_lines: list[str]) -> list[str]:
         counts: dict[tuple[str, str], int] = {}
@@ -170,6 +247,24 @@ class EflomalAligner(Aligner):
         # eflomal lower-cases and truncates prior words itself, like the text
         w = self.options.identity_prior
         return [f"LEX\t{a}\t{b}\t{w * c:g}\n" for (a, b), c in sorted(counts.items())]
+
+
+def _chain(pairs: Iterable[tuple[Sequence[str], Sequence[str]]],
+           extra: Sequence[tuple[Sequence[str], Sequence[str]]],
+           empty: list[bool]) -> Iterator[tuple[Sequence[str], Sequence[str]]]:
+    """The batch's pairs (an entry in ``empty`` for each), then the extra text."""
+    for s, t in pairs:
+        empty.append(False)
+        yield s, t
+    yield from extra
+
+
+def _parse(line: str) -> set[tuple[int, int]]:
+    out = set()
+    for item in line.split():
+        a, _, b = item.partition("-")
+        out.add((int(a), int(b)))
+    return out
 
 
 def _read_links(path: str, n: int, empty: list[bool]) -> list[set[tuple[int, int]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projectors.align_projector import EflomalProjector, SimAlignProjector
+from projectors.align_projector import EflomalProjector, EflomalProjectorV2, SimAlignProjector
 from projectors.base import Projector, named
 from projectors.constrained import ConstrainedProjector
 from projectors.markers import MarkersProjector
@@ -17,7 +17,7 @@ __all__ = ["PROJECTORS", "get", "register"]
 
 #: registered name (``family.method.vN``) -> Projector subclass
 PROJECTORS: dict[str, type[Projector]] = {cls.name: cls for cls in (
-    EflomalProjector, SimAlignProjector, MarkersProjector, ConstrainedProjector,
+    EflomalProjector, EflomalProjectorV2, SimAlignProjector, MarkersProjector, ConstrainedProjector,
 )}
 
 

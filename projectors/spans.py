@@ -18,12 +18,15 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from projectors.translit import translit_similarity
+
 __all__ = [
     "SpanOptions",
     "SpanResult",
     "project_spans",
     "is_punct",
     "lexical_similarity",
+    "translit_similarity",
     "is_unspaced",
     "split_unspaced",
     "word_spans_of_pieces",
@@ -45,6 +48,13 @@ class SpanOptions:
             to target tokens that no sure link ties to a word outside the span (True).
         sure: links scoring at least this are evidence; weaker ones only grow spans (0.5).
         min_score: projections with a lower confidence are dropped (0.0: keep all).
+        trim_function: trim a short lower-case word (an article or preposition: "dell'", "del",
+            "in") at the left edge of a span whose source starts with a capital and whose next
+            target word does too, and an elided article ("dell'") at the right edge (False).
+        cjk_edges: names joined by a middle dot ("科瑞 · 舒爾曼") stay whole, and lone Chinese
+            function characters (的, 於, 從...) are trimmed at span edges (False).
+        translit: names also match target words of other scripts through transliteration
+            ("Обама", "奧巴馬" ~ "Obama"; needs ``anyascii``, else off) (False).
     """
 
     gap: int = 2
@@ -55,6 +65,9 @@ class SpanOptions:
     grow: bool = True
     sure: float = 0.5
     min_score: float = 0.0
+    translit: bool = False
+    cjk_edges: bool = False
+    trim_function: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lexical_min", "sure", "min_score"):
@@ -272,6 +285,8 @@ def _one_span(
         for i in range(s, e):
             for j, t in enumerate(tgt):
                 sim = _token_match(src[i], t)
+                if o.translit and sim < o.lexical_min and _name_like(src[i]):
+                    sim = translit_similarity(src[i], t)
                 if sim >= o.lexical_min:
                     lex[j] = max(lex.get(j, 0.0), sim)
                     lex_support.setdefault(j, set()).add(i)
@@ -392,6 +407,9 @@ def _repair(
         outs = [sc for i, sc in by_tgt.get(j, {}).items() if not s <= i < e]
         return bool(outs) and max(outs) > max(ins, default=0.0)
 
+    def j_not_lex(j: int) -> bool:
+        return j not in lex
+
     changed = True
     while changed and lo < hi:
         changed = False
@@ -403,7 +421,37 @@ def _repair(
             lo, changed = lo + 1, True
         elif o.trim_foreign and hi - lo > 1 and foreign(hi - 1):
             hi, changed = hi - 1, True
+        elif o.trim_function and hi - lo > 1 and j_not_lex(lo) and _function_word(tgt[lo]) and (
+                src[s][:1].isupper() and tgt[lo + 1][:1].isupper()):
+            lo, changed = lo + 1, True
+        elif o.trim_function and hi - lo > 1 and j_not_lex(hi - 1) and _elided(tgt[hi - 1]):
+            hi, changed = hi - 1, True
+        elif o.cjk_edges and hi - lo > 1 and tgt[lo] in _CJK_FUNCTION:
+            lo, changed = lo + 1, True
+        elif o.cjk_edges and hi - lo > 1 and tgt[hi - 1] in _CJK_FUNCTION:
+            hi, changed = hi - 1, True
+    if o.cjk_edges and lo < hi:
+        # a transliterated name's parts are joined by a middle dot: never break it
+        while lo >= 2 and tgt[lo - 1] in _MIDDLE_DOTS and not is_punct(tgt[lo - 2]):
+            lo -= 2
+        while hi + 1 < len(tgt) and tgt[hi] in _MIDDLE_DOTS and not is_punct(tgt[hi + 1]):
+            hi += 2
     return lo, hi
+
+
+def _elided(tok: str) -> bool:
+    """An elided article or preposition: "dell'", "l'", "d’"."""
+    return len(tok) >= 2 and tok[-1] in "'’" and tok[:-1].isalpha() and tok[:1].islower()
+
+
+def _function_word(tok: str) -> bool:
+    """A short lower-case word (article, preposition) or an elided one."""
+    return tok[:1].islower() and (_elided(tok) or (tok.isalpha() and len(tok) <= 4))
+
+
+_MIDDLE_DOTS = frozenset("·・‧•")
+#: lone Chinese function characters, never the edge of a name (of, at, from, and, with, by...)
+_CJK_FUNCTION = frozenset("的之於于從从在和與与及跟同是了對对向把被由以而或為为將将給给")
 
 
 def _resolve_overlaps(cands: list[list[SpanResult]], tgt: Sequence[str]) -> list[SpanResult]:

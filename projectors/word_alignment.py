@@ -17,6 +17,7 @@ __all__ = [
     "SYMMETRISATIONS",
     "symmetrise",
     "combine_runs",
+    "combine_pair",
     "parse_links",
     "format_links",
 ]
@@ -128,25 +129,33 @@ def combine_runs(
     if not runs:
         return []
     n_pairs = len(runs[0][0])
-    k = len(runs)
-    out: list[Links] = []
-    for p in range(n_pairs):
-        fc: dict[tuple[int, int], int] = {}
-        rc: dict[tuple[int, int], int] = {}
-        for fwd, rev in runs:
-            for link in fwd[p]:
-                fc[link] = fc.get(link, 0) + 1
-            for link in rev[p]:
-                rc[link] = rc.get(link, 0) + 1
-        f = {lk for lk, c in fc.items() if c / k >= threshold}
-        r = {lk for lk, c in rc.items() if c / k >= threshold}
-        sym = symmetrise(f, r, method)
-        links: Links = {}
-        for lk in f | r | sym:
-            mean = (fc.get(lk, 0) + rc.get(lk, 0)) / (2 * k)
-            links[lk] = round(0.5 + 0.5 * mean, 4) if lk in sym else round(min(0.49, 0.5 * mean), 4)
-        out.append(links)
-    return out
+    return [combine_pair([(fwd[p], rev[p]) for fwd, rev in runs], method, threshold)
+            for p in range(n_pairs)]
+
+
+def combine_pair(
+    votes: Sequence[tuple[Iterable[tuple[int, int]], Iterable[tuple[int, int]]]],
+    method: str = "grow-diag-final-and",
+    threshold: float = 0.5,
+) -> Links:
+    """One pair's soft links from its forward and reverse link sets in each run (see
+    :func:`combine_runs`)."""
+    k = len(votes)
+    fc: dict[tuple[int, int], int] = {}
+    rc: dict[tuple[int, int], int] = {}
+    for fwd, rev in votes:
+        for link in fwd:
+            fc[link] = fc.get(link, 0) + 1
+        for link in rev:
+            rc[link] = rc.get(link, 0) + 1
+    f = {lk for lk, c in fc.items() if c / k >= threshold}
+    r = {lk for lk, c in rc.items() if c / k >= threshold}
+    sym = symmetrise(f, r, method)
+    links: Links = {}
+    for lk in f | r | sym:
+        mean = (fc.get(lk, 0) + rc.get(lk, 0)) / (2 * k)
+        links[lk] = round(0.5 + 0.5 * mean, 4) if lk in sym else round(min(0.49, 0.5 * mean), 4)
+    return links
 
 
 def parse_links(line: str, *, one_indexed: bool = False) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:

@@ -196,7 +196,7 @@ def test_quickstart_end_to_end(tmp_path_factory, tmp_path: Path) -> None:
         assert all(len(o) > 0 for o in ds["outcomes"])  # every example records its projection
         assert f"sample-en.{lang}@" in (out / f"report-{lang}.html").read_text()
     card = (out / "hf" / "README.md").read_text()
-    assert "align.eflomal.v1" in card and "cc-by-4.0" in card
+    assert "align.eflomal.v2" in card and "cc-by-4.0" in card
     assert not (qs["home"] / "models").exists()  # nothing was downloaded or converted
 
 

@@ -97,13 +97,13 @@ def test_stage_on_stored_corpus(store, tmp_path):
     v = project(tv.ref, store=store, options=FAST)
     assert v.corpus == "toy-en.de" and v.stage == "project" and v.number == 2
     assert v.parents == [tv.id, src_v.id] and v.lang == "de"
-    assert "projector:align.eflomal.v1" in v.signature
+    assert "projector:align.eflomal.v2" in v.signature
     out = list(store.examples(v))
     assert [e.id for e in out] == [e.id for e in src]
     for ex, s in zip(out, src, strict=True):
         ex.validate()
         assert len(ex.outcomes) == len(s.spans)  # one outcome per source span
-        assert {o.projector for o in ex.outcomes} <= {"align.eflomal.v1"}
+        assert {o.projector for o in ex.outcomes} <= {"align.eflomal.v2"}
         for sp in ex.spans:
             assert sp.source is not None and s.spans[sp.source].label == sp.label
             assert sp.score is not None and 0 < sp.score <= 1

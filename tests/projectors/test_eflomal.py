@@ -84,3 +84,20 @@ def test_runs_and_options():
             projectors.get("align.eflomal.v1", **FAST).project([BASE[0]])
         finally:
             BASE[0].spans.pop()
+
+
+def test_parallel_streamed_runs_and_v2_defaults():
+    al = EflomalAligner(n_runs=2, n_samplers=1, parallel=2)
+    src = [p.src_tokens for p in BASE] + [[], ["Anna"]]
+    tgt = [p.tgt_tokens for p in BASE] + [["Anna"], []]
+    links = al.align(src, tgt)
+    assert len(links) == len(src) and links[3] == {} and links[4] == {}
+    assert all(0 <= i < len(s) and 0 <= j < len(t) for lk, s, t in zip(links, src, tgt, strict=True)
+               for i, j in lk)
+    with pytest.raises(ValueError):
+        EflomalAligner(parallel=-1)
+    p = projectors.get("align.eflomal.v2")
+    sig = p.signature()
+    assert sig["projector"] == "align.eflomal.v2" and sig["runs"] == 4 and sig["span_translit"] is True
+    assert p.last_links == [] and outcomes(p.project(BASE)[0], BASE[0])[0][0] == "projected"
+    assert p.last_links == []  # v2 streams: no links kept

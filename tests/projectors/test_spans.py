@@ -194,3 +194,29 @@ def test_parse_and_format_links():
     assert format_links({(0, 0), (2, 1)}, one_indexed=True) == "1-1 3-2"
     with pytest.raises(ValueError):
         parse_links("1x2")
+
+
+def test_transliterated_names_match_across_scripts():
+    from projectors.spans import translit_similarity
+
+    assert translit_similarity("Obama", "Обамы") >= 0.75
+    assert translit_similarity("Obama", "奧巴馬") >= 0.75
+    assert translit_similarity("Schulman", "Шульман") >= 0.75
+    assert translit_similarity("Obama", "Berlin") == 0  # Latin targets: the ordinary rules
+    for a, b in (("Obama", "президента"), ("Trump", "特別"), ("Obama", "總統")):
+        assert translit_similarity(a, b) == 0
+
+
+def test_translit_and_cjk_edges_in_projection():
+    from projectors.spans import SpanOptions, project_spans
+
+    src = "Kori Schulman met Obama .".split()
+    tgt = ["科瑞", "·", "舒爾曼", "見", "了", "奧巴馬", "。"]
+    on = SpanOptions(translit=True, cjk_edges=True)
+    # no links at all: transliteration alone finds the names; the middle dot keeps 科瑞 · 舒爾曼 whole
+    res = project_spans(src, tgt, [(0, 2, "PER"), (3, 4, "PER")], {}, on)
+    assert [(r.start, r.end) for r in res] == [(0, 3), (5, 6)]
+    assert all(r.outcome == "dropped" for r in project_spans(src, tgt, [(3, 4, "PER")], {}, SpanOptions()))
+    # a lone function character at a span edge is trimmed
+    res = project_spans(["Obama"], ["的", "奧巴馬"], [(0, 1, "PER")], {(0, 0): 0.9, (0, 1): 0.9}, on)
+    assert (res[0].start, res[0].end) == (1, 2)

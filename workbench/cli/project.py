@@ -43,8 +43,8 @@ def project_cmd(
     ref: Annotated[Optional[str], typer.Argument(help="Translated version to project onto "
                    "(NAME or NAME@N); omit with --source/--target.")] = None,
     projector: Annotated[Optional[str], typer.Option(
-        help="Registered projector (default align.eflomal.v1, offline). One of: "
-        "align.eflomal.v1, align.simalign.v1, markers.v1, constrained.v1 (these two use the "
+        help="Registered projector (default align.eflomal.v2, offline). One of: "
+        "align.eflomal.v2, align.eflomal.v1, align.simalign.v1, markers.v1, constrained.v1 (these two use the "
         "translation model REF was made with), or any other registered name.")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
         "--option", help="Projector option KEY=VALUE (repeatable), e.g. n_runs=3, "

@@ -22,7 +22,7 @@ already exist), projector(s), filters, exports and reports::
     de = "../data/sample-de.txt"
 
     [project]
-    projector = "align.eflomal.v1"    # or projectors = [...]; other keys are projector options
+    projector = "align.eflomal.v2"    # or projectors = [...]; other keys are projector options
                                       # (markers.v1 / constrained.v1 use the [translate] model,
                                       # or model = "dir" with src_lang / tgt_lang)
 

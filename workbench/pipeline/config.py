@@ -254,7 +254,7 @@ def _check_options(pl: Pipeline, *, proj_given: bool, where: str) -> None:
 
     if proj_given and not pl.projectors:
         raise ConfigError("[project] names no projector", where=where,
-                          fix='write projector = "align.eflomal.v1" (or projectors = [...]), or drop the section')
+                          fix='write projector = "align.eflomal.v2" (or projectors = [...]), or drop the section')
     if STAGES["project"].function is project:  # the real stage: its projectors are known here
         for name in pl.projectors:
             if not name.startswith(MT_PROJECTORS):  # MT-guided ones need the translate model

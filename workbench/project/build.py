@@ -16,7 +16,7 @@ from workbench.translate.options import TranslateOptions
 __all__ = ["DEFAULT_PROJECTOR", "MT_MODEL_OPTIONS", "MT_PROJECTORS", "make_projector", "mt_defaults"]
 
 #: the offline default: statistical alignment, no pretrained model needed
-DEFAULT_PROJECTOR = "align.eflomal.v1"
+DEFAULT_PROJECTOR = "align.eflomal.v2"
 #: projector name prefixes that need a translation model (``model=`` or a translator/scorer object)
 MT_PROJECTORS = ("markers.", "constrained.")
 #: options of the MT model (not of the projector): read by :func:`make_projector`

@@ -113,7 +113,7 @@ def project_back_cmd(
                        "(CoNLL or JSONL), same order.")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Output file (.conll or .jsonl).")],
     projector: Annotated[str, typer.Option("--projector", "-p", help="Registered projector, e.g. "
-                         "constrained.v1, markers.v1, align.eflomal.v1.")] = "constrained.v1",
+                         "constrained.v1, markers.v1, align.eflomal.v2.")] = "constrained.v1",
     model: Annotated[Optional[Path], typer.Option(help="CTranslate2 model English -> original language "
                      "(markers.*, constrained.*), with its sentencepiece files.")] = None,
     tgt_lang: Annotated[Optional[str], typer.Option(help="Language of the original sentences (de, ...): "

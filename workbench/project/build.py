@@ -55,7 +55,7 @@ def make_projector(name: str | None = None, options: dict[str, Any] | None = Non
     if extra:
         if not name.startswith("align.eflomal"):
             raise ConfigError(f"extra parallel text is used only by statistical aligners, not {name}",
-                              fix="drop --align-corpus or use --projector align.eflomal.v1")
+                              fix="drop --align-corpus or use --projector align.eflomal.v2")
         opts["extra"] = list(extra)
     try:
         return projectors.get(name, **opts)

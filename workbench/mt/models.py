@@ -67,6 +67,10 @@ class Model:
         """Sentencepiece pieces of a source text."""
         return self._sp_src.encode(text, out_type=str)
 
+    def encode_batch(self, texts: list[str]) -> list[list[str]]:
+        """:meth:`encode` of many texts in one sentencepiece call (its own threads)."""
+        return self._sp_src.encode(texts, out_type=str) if texts else []
+
     def decode(self, tokens: list[str]) -> str:
         """Text of output pieces (language and special tokens dropped)."""
         toks = [t for t in tokens if t not in ("</s>", "<s>", "<pad>")

@@ -178,12 +178,15 @@ class Engine:
         parts: list[tuple[_Unit, int]] = []
         sources: list[list[str]] = []
         fam, budget = self.model.family, self.limit - self.model.family.special_tokens
-        seen: set[str] = set()
-        for ex, text, key in zip(examples, texts, keys, strict=True):
-            if key in cached or key in self.inflight or key in seen:
-                continue
-            seen.add(key)
-            pieces = self.model.encode(text)
+        todo: dict[str, str] = {}  # key -> text, in order, of what is neither cached nor in flight
+        for text, key in zip(texts, keys, strict=True):
+            if key not in cached and key not in self.inflight and key not in todo:
+                todo[key] = text
+        encoded_all = dict(zip(todo, self.model.encode_batch(list(todo.values())), strict=True))
+        by_key = {k: ex for ex, k in zip(examples, keys, strict=True)}
+        for key, text in todo.items():
+            ex = by_key[key]
+            pieces = encoded_all[key]
             if len(pieces) <= budget:
                 unit = _Unit(key, text, [(0, len(text))])
                 encoded = [pieces]

@@ -235,6 +235,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small smoke run")
     ap.add_argument("--n-gpu", type=int, default=8192, help="sentences for the GPU figures")
     ap.add_argument("--gpu-only", action="store_true", help="only the GPU figures (needs CUDA)")
+    ap.add_argument("--fast-only", action="store_true", help="only the fast-model whole-process case")
+    ap.add_argument("--n-fast", type=int, default=20000, help="sentences of the fast-model case")
     ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -250,6 +252,9 @@ def main() -> None:
 
     print(f"cores: {cores()}  load average {os.getloadavg()[0]:.1f}  ctranslate2 "
           f"{ctranslate2.__version__}  cache: {CACHE}")
+    if args.fast_only:
+        fast_case(args)
+        return
     if args.gpu_only:
         hf_dir, ct2_dir = build_model(BASE, "marian-base")
         tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
@@ -319,6 +324,62 @@ def main() -> None:
 
     try:
         gpu_figures(args, hf_dir, ct2_dir, model, L, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_RAW_SCRIPT = """
+import sys, ctranslate2, sentencepiece as spm
+d, src_file, out_file = sys.argv[1:4]
+sp_s = spm.SentencePieceProcessor(model_file=d + "/source.spm")
+sp_t = spm.SentencePieceProcessor(model_file=d + "/target.spm")
+texts = open(src_file, encoding="utf-8").read().splitlines()
+tr = ctranslate2.Translator(d, device="cpu", compute_type="int8", inter_threads=int(sys.argv[4]), intra_threads=1)
+src = [p + ["</s>"] for p in sp_s.encode(texts, out_type=str)]
+res = tr.translate_batch(src, max_batch_size=1024, batch_type="tokens", beam_size=1,
+                         min_decoding_length=10, max_decoding_length=10, max_input_length=0)
+with open(out_file, "w", encoding="utf-8") as f:
+    for r in res:
+        f.write(sp_t.decode(r.hypotheses[0]) + "\\n")
+"""
+
+
+def fast_case(args) -> None:
+    """A model whose compute is cheap (d_model 64, 1+1 layers; a stand-in for a GPU, where the
+    Python side sets the pace), greedy, 10 target tokens, ``--n-fast`` distinct sentences, whole
+    process: ``workbench translate`` (CLI start to exit; the corpus ingested before, untimed)
+    against a raw script that reads, tokenises, translates and writes the same sentences, in
+    ``--repeats`` alternating runs. Prints the medians, the spread and the ratio (target >= 0.75)."""
+    _, model_dir = build_model(SMALL, "marian-small")
+    tmp = Path(tempfile.mkdtemp(prefix="wb-fast-"))
+    try:
+        texts = sentences(args.n_fast, seed=5)
+        (tmp / "src.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+        (tmp / "raw.py").write_text(_RAW_SCRIPT, encoding="utf-8")
+        pre = tmp / "pre.duckdb"
+        make_store(pre, texts)
+        wb = [sys.executable, "-m", "workbench", "translate", "bench", "-m", str(model_dir), "--src-lang", "en",
+              "--tgt-lang", "de", "--pair", "en-de", "--beam-size", "1", "--min-decoding-length", "10",
+              "--max-decoding-length", "10", "--device", "cpu", "-q"]
+        raw = [sys.executable, str(tmp / "raw.py"), str(model_dir), str(tmp / "src.txt"), str(tmp / "out.txt"),
+               str(cores())]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        times: dict[str, list[float]] = {"wb": [], "raw": []}
+        for r in range(args.repeats):
+            for which in (("raw", "wb") if r % 2 == 0 else ("wb", "raw")):
+                cmd = raw
+                if which == "wb":
+                    shutil.copy(pre, tmp / "w.duckdb")
+                    cmd = [*wb, "--db", str(tmp / "w.duckdb")]
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True, env=env, cwd=tmp, stdout=subprocess.DEVNULL)
+                times[which].append(time.perf_counter() - t)
+        w, b = statistics.median(times["wb"]), statistics.median(times["raw"])
+        print(f"fast model, {args.n_fast} sentences, whole process, {args.repeats} alternating repeats:")
+        print(f"  raw CTranslate2 script: median {b:.2f}s ({min(times['raw']):.2f}-{max(times['raw']):.2f})")
+        print(f"  workbench translate:    median {w:.2f}s ({min(times['wb']):.2f}-{max(times['wb']):.2f})")
+        print(f"  throughput ratio {b / w:.3f} (target >= 0.75, aim 0.9); "
+              f"{(w - b) / args.n_fast * 1e6:.0f} us per sentence on top")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

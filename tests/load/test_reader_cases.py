@@ -23,18 +23,6 @@ from workbench.load.tokens import read_token_lines
 OK = {"id": "a", "text": "Ada met Grace", "label": [[0, 3, "PER"]]}
 
 
-@pytest.fixture
-def seeded(store, sample_conll):
-    """A store holding sample@1, and a function asserting nothing else was stored."""
-    v1 = ingest(sample_conll, name="sample", store=store)
-    before = list(store.examples(v1))
-
-    def unchanged() -> None:
-        assert [x.ref for x in store.versions()] == ["sample@1"]
-        assert list(store.examples("sample@1")) == before
-
-    return unchanged
-
 
 def jsonl(tmp_path: Path, second: str) -> Path:
     """A JSON-lines file of a good record and ``second`` (raw JSON text) on line 2."""

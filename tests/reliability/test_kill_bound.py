@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 from tests.reliability.test_reliability import _env, check_store
+from tests.reliability.test_stages import _query
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +34,6 @@ FLUSH = 0.5  # --flush-seconds of the runs (the bound scales with it; 2 by defau
 N_READ = 6000  # sentences of the read test: ~5 s of translation alone, so it ends inside the read
 IN_FLIGHT = 1.0  # seconds: the batch in flight at the kill, the write itself, a loaded machine
 DRIFT = 1e-4  # largest |score difference| to an uninterrupted run (README states it)
-
-
-def _query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _cache(db: Path) -> tuple[int, int, datetime | None]:

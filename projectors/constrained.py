@@ -32,6 +32,8 @@ from projectors.mtbase import model_signature as _model_sig
 
 __all__ = ["BranchAndBound", "ConstrainedProjector", "brute_force", "reverse_reranker", "marked_sequence"]
 
+#: pieces an open and a close marker may add to a marked sequence (the length check's margin)
+_MARKER_ROOM = 8
 _EPS = 1e-4  # slack for float noise between batches (a bound may be off by ~1e-6)
 
 
@@ -249,8 +251,10 @@ class ConstrainedProjector(Projector):
         per_pair = []
         tgt_views = [target_view(p) for p in pairs]
         tgt_pieces = sc.tokenize_target([t for t, _ in tgt_views]) if pairs else []
-        for pi, (p, (tt, toffs), tp) in enumerate(zip(pairs, tgt_views, tgt_pieces, strict=False)):
-            st, cspans = source_view(p)
+        src_views = [source_view(p) for p in pairs]
+        src_pieces = sc.tokenize_source([st for st, _ in src_views]) if pairs else []  # once: _search reuses them
+        limit = getattr(sc, "positions", None)
+        for pi, ((st, cspans), (tt, toffs), tp) in enumerate(zip(src_views, tgt_views, tgt_pieces, strict=False)):
             starts: dict[int, int] = {}
             ends: dict[int, int] = {}
             for k, (s, e) in enumerate(toffs):
@@ -260,14 +264,12 @@ class ConstrainedProjector(Projector):
                     starts.setdefault(i, k)
                 if j >= 0:
                     ends[j] = k + 1
-            per_pair.append({"src": st, "cspans": cspans, "starts": starts, "ends": ends,
-                             "tgt": tp.pieces, "reasons": {}, "best": {}})
+            per_pair.append({"src": st, "src_pieces": src_pieces[pi], "cspans": cspans, "starts": starts,
+                             "ends": ends, "tgt": tp.pieces, "reasons": {}, "best": {}})
             # the whole marked source and target are scored at once: past the model's position
             # table CTranslate2 fails ("No position encodings ..."), so such a pair's spans are
             # dropped with the reason (markers.v1 translates long inputs in parts)
-            limit = getattr(sc, "positions", None)
-            too_long = bool(limit) and max(len(sc.tokenize_source([st])[0]) + 2 * 4,
-                                           len(tp.pieces) + 2 * 4 + 1) > limit
+            too_long = bool(limit) and max(len(src_pieces[pi]), len(tp.pieces) + 1) + _MARKER_ROOM > limit
             for si, (s, e, lab) in enumerate(cspans):
                 if too_long:
                     per_pair[pi]["reasons"][si] = (f"the pair is longer than the model's {limit} positions "
@@ -295,7 +297,7 @@ class ConstrainedProjector(Projector):
     def _search(self, pairs, per_pair, jobs) -> None:
         sc = self.scorer
         used = sorted({j["pair"] for j in jobs})  # pairs with a span to search (not too long, ...)
-        src_plain = sc.tokenize_source([per_pair[i]["src"] for i in used])
+        src_plain = [per_pair[i]["src_pieces"] for i in used]
         src_marked = sc.tokenize_source([j["marked"] for j in jobs])
         mk_pieces = {}
         for s in {j[k] for j in jobs for k in ("open", "close")}:

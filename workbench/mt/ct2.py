@@ -212,7 +212,9 @@ class CT2Model:
             budget = min(budget, self.max_decoding_length // 2) if budget > 0 else self.max_decoding_length // 2
         parts: list[tuple[int, str]] = []  # (text index, part)
         for i, text in enumerate(texts):
-            if budget > 0 and len(self.sp_src.encode(text)) > budget:
+            # a text has at least as many characters as pieces (bar one): only a long one is encoded
+            # here to measure it (tokenize_source below encodes every part once)
+            if budget > 0 and len(text) >= budget and len(self.sp_src.encode(text)) > budget:
                 for a, b in split_ranges(text, lambda t: len(self.sp_src.encode(t)) <= budget):
                     if text[a:b].strip():
                         parts.append((i, text[a:b]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projectors.base import check
-from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_pair
+from projectors.word_alignment import SYMMETRISATIONS, Aligner, Links, combine_counts
 
 __all__ = ["EflomalAligner", "EflomalOptions"]
 
@@ -222,8 +223,8 @@ class EflomalAligner(Aligner):
                     if empty[k]:
                         yield {}
                         continue
-                    yield combine_pair([(_parse(f), _parse(r)) for f, r in lines],
-                                       o.symmetrisation, o.threshold)
+                    yield combine_counts(_count([f for f, _ in lines]), _count([r for _, r in lines]),
+                                         len(lines), o.symmetrisation, o.threshold)
 
     def _parallel(self) -> int:
         o = self.options
@@ -259,11 +260,14 @@ def _chain(pairs: Iterable[tuple[Sequence[str], Sequence[str]]],
     yield from extra
 
 
-def _parse(line: str) -> set[tuple[int, int]]:
-    out = set()
-    for item in line.split():
+def _count(lines: Sequence[str]) -> dict[tuple[int, int], int]:
+    """Votes for each link ``i-j`` over the runs' lines of one pair (a run proposes a link once);
+    the link strings are counted before parsing, so each distinct link is parsed once."""
+    votes = Counter(w for line in lines for w in set(line.split()))
+    out = {}
+    for item, c in votes.items():
         a, _, b = item.partition("-")
-        out.add((int(a), int(b)))
+        out[(int(a), int(b))] = c
     return out
 
 

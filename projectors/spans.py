@@ -14,9 +14,11 @@ subword pieces to words without ever indexing out of range.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from projectors.translit import translit_similarity
 
@@ -92,16 +94,25 @@ class SpanResult:
 
 
 # -- token classes and lexical similarity ---------------------------------------------------------
+# The token-class helpers are pure functions of one token and are called for every (span word,
+# target word) pair; a corpus has far fewer distinct tokens than occurrences, so each is cached
+# per token string (bounded).
+_TOKEN_CACHE = 1 << 18
+
+
+@lru_cache(maxsize=_TOKEN_CACHE)
 def is_punct(tok: str) -> bool:
     """True when every character is punctuation or a symbol (``-``, ``«``, ``„``, ``€``...)."""
     return bool(tok) and all(unicodedata.category(c)[0] in "PS" for c in tok)
 
 
+@lru_cache(maxsize=_TOKEN_CACHE)
 def _fold(tok: str) -> str:
     t = unicodedata.normalize("NFKD", tok.casefold())
     return "".join(c for c in t if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=_TOKEN_CACHE)
 def _digits(tok: str) -> str:
     return "".join(c for c in tok if c.isdigit())
 
@@ -149,6 +160,7 @@ def _same_case(a: str, b: str) -> bool:
     return ca.isupper() == cb.isupper()
 
 
+@lru_cache(maxsize=_TOKEN_CACHE)
 def _name_like(tok: str) -> bool:
     return any(c.isdigit() for c in tok) or (tok[:1].isupper() and len(tok) > 1)
 
@@ -166,6 +178,9 @@ def is_unspaced(ch: str) -> bool:
     )
 
 
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f\U00020000-\U0002fa1f]")
+
+
 def split_unspaced(tokens: Sequence[str]) -> tuple[list[str], list[int]]:
     """Split tokens of scripts written without spaces into characters.
 
@@ -173,10 +188,12 @@ def split_unspaced(tokens: Sequence[str]) -> tuple[list[str], list[int]]:
     in other scripts pass through unchanged (runs of non-CJK characters inside a CJK token stay
     together).
     """
+    if not _UNSPACED.search("".join(tokens)):  # the common case, one regex scan (same ranges
+        return list(tokens), list(range(len(tokens)))  # as is_unspaced)
     out: list[str] = []
     owner: list[int] = []
     for k, tok in enumerate(tokens):
-        if not any(is_unspaced(c) for c in tok):
+        if not _UNSPACED.search(tok):
             out.append(tok)
             owner.append(k)
             continue

@@ -54,6 +54,20 @@ def _consonants(w: str) -> str:
     return "".join(c for c in w if c not in "aeiou").translate(_CONSONANTS)
 
 
+@lru_cache(maxsize=1 << 16)
+def _latin_skeleton(a: str) -> str:
+    return _skeleton(_fold(a))
+
+
+def _ratio(a: str, b: str, at_least: float) -> float:
+    """``SequenceMatcher(a, b).ratio()``, or 0 when its cheap upper bound is below ``at_least``
+    (callers only use ratios of at least that much, so the result is the same)."""
+    sm = SequenceMatcher(None, a, b, autojunk=False)
+    if sm.real_quick_ratio() < at_least or sm.quick_ratio() < at_least:
+        return 0.0
+    return sm.ratio()
+
+
 def translit_similarity(a: str, b: str) -> float:
     """How well a (Latin-script) name matches a token of another script once romanised: 0, or
     in [0.75, 0.85] when their folded spellings agree (a sequence-match ratio of at least 0.7 on
@@ -61,14 +75,14 @@ def translit_similarity(a: str, b: str) -> float:
     rb = _romanised(b)
     if not rb:
         return 0.0
-    sa = _skeleton(_fold(a))
+    sa = _latin_skeleton(a)
     if len(sa) < 3 or len(rb) < 3:
         return 0.0
-    ratio = SequenceMatcher(None, sa, rb, autojunk=False).ratio()
+    ratio = _ratio(sa, rb, 0.7)
     if any(unicodedata.name(c, "").startswith("CJK") for c in b):
         for x, y in _PINYIN:
             rb = rb.replace(x, y)
         ca, cb = _consonants(sa), _consonants(rb)
-        if len(ca) >= 2 and len(cb) >= 2 and SequenceMatcher(None, sa, rb, autojunk=False).ratio() >= 0.5:
-            ratio = max(ratio, SequenceMatcher(None, ca, cb, autojunk=False).ratio() - 0.05)
+        if len(ca) >= 2 and len(cb) >= 2 and _ratio(sa, rb, 0.5) >= 0.5:
+            ratio = max(ratio, _ratio(ca, cb, 0.75) - 0.05)
     return 0.0 if ratio < 0.7 else round(0.75 + (ratio - 0.7) / 3, 4)

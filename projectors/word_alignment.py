@@ -140,7 +140,6 @@ def combine_pair(
 ) -> Links:
     """One pair's soft links from its forward and reverse link sets in each run (see
     :func:`combine_runs`)."""
-    k = len(votes)
     fc: dict[tuple[int, int], int] = {}
     rc: dict[tuple[int, int], int] = {}
     for fwd, rev in votes:
@@ -148,6 +147,12 @@ def combine_pair(
             fc[link] = fc.get(link, 0) + 1
         for link in rev:
             rc[link] = rc.get(link, 0) + 1
+    return combine_counts(fc, rc, len(votes), method, threshold)
+
+
+def combine_counts(fc: dict[tuple[int, int], int], rc: dict[tuple[int, int], int], k: int,
+                   method: str = "grow-diag-final-and", threshold: float = 0.5) -> Links:
+    """:func:`combine_pair` from the vote counts of each forward and reverse link over ``k`` runs."""
     f = {lk for lk, c in fc.items() if c / k >= threshold}
     r = {lk for lk, c in rc.items() if c / k >= threshold}
     sym = symmetrise(f, r, method)

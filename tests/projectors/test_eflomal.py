@@ -101,3 +101,22 @@ def test_parallel_streamed_runs_and_v2_defaults():
     assert sig["projector"] == "align.eflomal.v2" and sig["runs"] == 4 and sig["span_translit"] is True
     assert p.last_links == [] and outcomes(p.project(BASE)[0], BASE[0])[0][0] == "projected"
     assert p.last_links == []  # v2 streams: no links kept
+
+
+def test_votes_counted_from_link_strings_equal_the_parsed_sets():
+    # the streamed vote counts link strings before parsing them; the result must be combine_pair's
+    import random
+
+    from projectors.eflomal_aligner import _count
+    from projectors.word_alignment import combine_counts, combine_pair
+
+    rng = random.Random(3)
+    for _ in range(300):
+        k = rng.randint(1, 5)
+        fwd = [" ".join(f"{rng.randrange(6)}-{rng.randrange(6)}" for _ in range(rng.randint(0, 8))) for _ in range(k)]
+        rev = [" ".join(f"{rng.randrange(6)}-{rng.randrange(6)}" for _ in range(rng.randint(0, 8))) for _ in range(k)]
+        parsed = [({tuple(map(int, w.split("-"))) for w in f.split()}, {tuple(map(int, w.split("-"))) for w in r.split()})
+                  for f, r in zip(fwd, rev, strict=True)]
+        for method in ("intersection", "grow-diag-final-and"):
+            for thr in (0.25, 0.5, 1.0):
+                assert combine_counts(_count(fwd), _count(rev), k, method, thr) == combine_pair(parsed, method, thr)

@@ -220,3 +220,12 @@ def test_translit_and_cjk_edges_in_projection():
     # a lone function character at a span edge is trimmed
     res = project_spans(["Obama"], ["的", "奧巴馬"], [(0, 1, "PER")], {(0, 0): 0.9, (0, 1): 0.9}, on)
     assert (res[0].start, res[0].end) == (1, 2)
+
+
+def test_the_unspaced_regex_matches_is_unspaced_on_every_code_point():
+    # split_unspaced scans a sentence with one regex; it must agree with is_unspaced everywhere
+    from projectors.spans import _UNSPACED, is_unspaced
+
+    bad = [hex(o) for o in range(0x110000)
+           if not 0xD800 <= o <= 0xDFFF and bool(_UNSPACED.match(chr(o))) != is_unspaced(chr(o))]
+    assert bad == []

@@ -146,3 +146,13 @@ def test_a_long_run_is_refused_after_its_first_chunks(store, tmp_path, models):
     # the sample is full in the second chunk: the rest is not waited for, nothing is stored
     assert max(p.translated for p in seen) <= 100
     assert [v.ref for v in store.versions()] == ["long@1"]
+
+
+@pytest.mark.ray
+def test_a_sharded_run_is_refused_too(ray_cluster, store, corpus, models):
+    from workbench.executors import ExecutorOptions
+
+    with pytest.raises(LanguageError, match=r"writes de \(40 of 40 sampled outputs\), not fr"):
+        translate(corpus, model=str(models["en", "fr"]), src_lang="en", tgt_langs="fr", store=store,
+                  options=TranslateOptions(**OPTS), executor=ExecutorOptions("ray", workers=1, shard_size=10))
+    assert [v.ref for v in store.versions()] == ["news@1"]

@@ -61,6 +61,10 @@ def translate_cmd(
                       "tell: marian.v1, nllb.v1, m2m100.v1 or madlad.v1.")] = None,
     pair: Annotated[Optional[str], typer.Option(help="Language pair of a single-pair model (OPUS-MT), "
                     "e.g. en-de, when its files and name cannot tell.")] = None,
+    check_language: Annotated[bool, typer.Option("--check-language/--no-check-language", help="Identify "
+                              "a sample of a single-pair model's first outputs (py3langid) and refuse "
+                              "the run when they are clearly in another language than --tgt-lang; "
+                              "--no-check-language: store them as they come.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     lock_timeout: LockTimeoutOpt = None,
     db: DbOpt = None,
@@ -85,7 +89,7 @@ def translate_cmd(
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
         intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, detokenize=detokenize, name=name,
-        family=family, pair=pair, flush_seconds=flush_seconds)
+        family=family, pair=pair, flush_seconds=flush_seconds, check_language=check_language)
     ex_opts = executor_options
     finals: list[Any] = []
     bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),

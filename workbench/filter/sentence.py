@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.errors import ConfigError
+from workbench.core.langid import identifier
 from workbench.filter.base import (
     Decision,
     Filter,
@@ -111,20 +112,13 @@ class LangId(Filter):
 
     def _identifier(self) -> Any:
         if self._ident is None:
+            langs = ([lang_base(c) for c in self.candidates.split(",") if c.strip()]
+                     if self.candidates else None)
             try:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-            except ImportError:
-                raise ConfigError("langid.v1 needs the py3langid package",
-                                  fix="pip install py3langid") from None
-            ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            if self.candidates:
-                langs = [lang_base(c) for c in self.candidates.split(",") if c.strip()]
-                try:
-                    ident.set_languages(langs)
-                except ValueError as exc:
-                    raise ConfigError(f"langid.v1.candidates: {exc}",
-                                      fix="give ISO 639-1 codes such as en,de") from None
-            self._ident = ident
+                self._ident = identifier(langs, needed_by="langid.v1")
+            except ValueError as exc:
+                raise ConfigError(f"langid.v1.candidates: {exc}",
+                                  fix="give ISO 639-1 codes such as en,de") from None
         return self._ident
 
     def decide_one(self, item: Item) -> Decision:

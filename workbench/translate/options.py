@@ -46,6 +46,12 @@ class TranslateOptions:
         name: output corpus name; default ``{source corpus}.{tgt}`` (``{tgt}`` is substituted).
         family: the model family (``marian.v1``, ``nllb.v1``, ...) when its files cannot tell.
         pair: the language pair of a single-pair model (``en-de``) when its files cannot tell.
+        check_language: a single-pair model's first outputs (up to 64 of four words or more) are
+            identified with py3langid, and the run is refused when they are clearly in another
+            language than the target (``the model writes de (52 of 60 sampled outputs), not fr``),
+            before anything is stored; see :mod:`workbench.translate.langcheck`. Off: stored as
+            they come. Not in the signature or cache key: it never changes what is stored, only
+            whether a run is let through.
     """
 
     device: str = "auto"
@@ -69,6 +75,7 @@ class TranslateOptions:
     name: str | None = None
     family: str | None = None
     pair: str | None = None
+    check_language: bool = True
 
     def decoding(self) -> dict[str, Any]:
         """The parameters that change the output (signature and cache key)."""

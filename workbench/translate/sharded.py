@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.arrow import examples_from_arrow
+from workbench.core.errors import LanguageError
 from workbench.core.records import Example
 from workbench.executors.options import worker_context
 from workbench.executors.run import run_stage
@@ -23,6 +24,7 @@ from workbench.mt.device import parallel_workers, resolve_device
 from workbench.mt.models import Model, load_model
 from workbench.translate.cache import TranslationCache, retry_at
 from workbench.translate.engine import Engine, load_translator
+from workbench.translate.langcheck import output_check
 from workbench.translate.options import Progress, TranslateOptions
 
 if TYPE_CHECKING:
@@ -121,8 +123,11 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
             pending.clear()
         last_flush[0] = time.monotonic()
 
+    check = output_check(model, src_lang, tgt_lang, options.check_language)
+
     def on_shard(shard: Shard, n_rows: int) -> None:
-        for ex in examples_from_arrow(staging.read(shard.id)):
+        staged = list(examples_from_arrow(staging.read(shard.id)))
+        for ex in staged:
             k = helper.key(ex.meta.get("mt_input", ex.meta["src_text"]))
             if k not in from_cache and k not in pending:
                 pending[k] = _cache_row(k, ex)
@@ -130,6 +135,14 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
                 or time.monotonic() - last_flush[0] >= options.flush_seconds):
             flush()
         stats.done += n_rows
+        if check is not None:  # a single-pair model: refused before the version is written
+            try:
+                check.see(staged)
+                if not check.decided and stats.done >= source.n_examples:
+                    check.decide()
+            except LanguageError:
+                flush()  # the cache keeps what was translated, as the local run's does
+                raise
         helper.report(force=True)
 
     factory = functools.partial(TranslateWorker, model_ref, src_lang, tgt_lang, options)

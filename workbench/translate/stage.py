@@ -38,6 +38,7 @@ from workbench.mt.models import Model, load_model
 from workbench.store.store import Store, Version
 from workbench.translate.cache import TranslationCache
 from workbench.translate.engine import Engine, load_translator
+from workbench.translate.langcheck import output_check
 from workbench.translate.options import Progress, TranslateOptions
 from workbench.translate.sharded import translate_sharded
 
@@ -127,6 +128,9 @@ def translate(
                         cache=TranslationCache(store, model_key, options.decoding_key(), src_lang, tgt),
                         progress=progress, total=source.n_examples)
         chunks = engine.run(store.iter_batches(source, options.read_chunk), source.n_examples)
+        check = output_check(m, src_lang, tgt, options.check_language)
+        if check is not None:  # a single-pair model: refused before its version is written
+            chunks = check.watch(chunks, on_refuse=engine.flush)
         v = store.write_version(chunks, corpus=name, stage="translate", signature=sig,
                                 parents=[source], params=params, lang=tag,
                                 batch_size=options.read_chunk, on_commit=engine.commit, reuse=True)

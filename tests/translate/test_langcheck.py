@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.fixtures.mt import DICT_EN_DE, build_known_answer_model, translate_words
 from workbench.core.errors import LanguageError
 from workbench.core.langid import identifier
+from workbench.core.records import Example
 from workbench.load import ingest
 from workbench.mt.models import open_model
 from workbench.translate import CACHE_TABLE, TranslateOptions, translate
@@ -98,7 +99,11 @@ def test_the_off_switch_lets_it_through_with_the_same_signature(store, corpus, m
 def test_a_language_py3langid_does_not_know_is_not_checked(store, corpus, models):
     assert "rm" not in identifier().nb_classes  # Romansh
     m = open_model(models["en", "rm"])
-    assert output_check(m, "en", "rm") is None
+    check = output_check(m, "en", "rm")
+    german = [Example.from_text(f"g{i}", translate_words(t)) for i, t in enumerate(_sentences(MIN_SAMPLE, seed=5))]
+    check.see(german)
+    check.decide()  # waits for the identifier, which does not know rm: nothing checked, no refusal
+    assert check.n == MIN_SAMPLE and check.applies is False and not check.votes
     (v,) = translate(corpus, model=m, src_lang="en", tgt_langs="rm", store=store, options=TranslateOptions(**OPTS))
     assert v.ref == "news.rm@1"
 

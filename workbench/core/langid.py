@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.core.errors import ConfigError
 
-__all__ = ["identifier", "known_languages"]
+__all__ = ["identifier", "identifier_soon", "known_languages"]
 
 #: the unrestricted identifier, loaded once per process (about a second: its model is unpickled)
 _SHARED: Any = None
@@ -37,6 +37,35 @@ def identifier(languages: Sequence[str] | None = None, *, needed_by: str = "lang
     else:
         ident.set_languages(list(languages))
     return ident
+
+
+_LOADING: Any = None
+
+
+def identifier_soon(*, needed_by: str = "language identification") -> Any:
+    """A future of the shared identifier (:func:`identifier` with no ``languages``), loaded in a
+    background thread: loading decompresses a 4.5 MB LZMA model (a second or more), and LZMA
+    releases the GIL, so a caller that needs the identifier only later (the translate stage's
+    check) loses no time waiting for it. Errors (py3langid missing) come from ``result()``."""
+    global _LOADING
+    if _LOADING is None:
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        if _SHARED is not None:
+            fut.set_result(_SHARED)
+        else:
+            import threading
+
+            def load() -> None:
+                try:
+                    fut.set_result(identifier(needed_by=needed_by))
+                except BaseException as exc:  # handed to whoever asks for the result
+                    fut.set_exception(exc)
+
+            threading.Thread(target=load, name="workbench-langid", daemon=True).start()
+        _LOADING = fut
+    return _LOADING
 
 
 def known_languages() -> frozenset[str]:

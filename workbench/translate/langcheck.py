@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from workbench.core.errors import LanguageError
-from workbench.core.langid import identifier, known_languages
+from workbench.core.langid import identifier_soon
 from workbench.core.records import Example
 from workbench.mt.languages import parse
 from workbench.mt.models import Model
@@ -80,24 +80,28 @@ def usable(text: str) -> bool:
 
 
 def output_check(model: Model, src_lang: str, tgt_lang: str, enabled: bool = True) -> LanguageCheck | None:
-    """The check of a run into ``tgt_lang``, or ``None`` where none applies: turned off, a model
-    steered by a target language token (multilingual), a target py3langid does not know."""
+    """The check of a run into ``tgt_lang``, or ``None`` where none applies: turned off, or a
+    model steered by a target language token (multilingual). A target py3langid does not know is
+    found out once the identifier is loaded (in the background): then nothing is checked."""
     if not enabled or model.family.token(tgt_lang, "target") is not None:
         return None
-    target = _base(tgt_lang)
-    known = {_group(c) for c in known_languages()}
-    if _group(target) not in known:
-        return None  # many low-resource languages: nothing to compare with
-    return LanguageCheck(model=model, src=_base(src_lang), target=target)
+    return LanguageCheck(model=model, src=_base(src_lang), target=_base(tgt_lang))
 
 
 class LanguageCheck:
     """Identifies the first usable outputs of a run; :meth:`decide` refuses the run when they
-    are clearly in another language than the target."""
+    are clearly in another language than the target.
+
+    The identifier loads in a background thread while the model translates: usable outputs are
+    kept until it is ready (:meth:`see` never waits for it), and :meth:`decide` waits for it."""
 
     def __init__(self, *, model: Model, src: str, target: str, ident: Any = None):
         self.model, self.src, self.target = model, src, target
-        self.ident = ident or identifier(needed_by="the translate stage's language check")
+        self._ident = ident
+        self._loading = None if ident is not None else identifier_soon(
+            needed_by="the translate stage's language check")
+        #: usable outputs waiting for the identifier
+        self.pending: list[str] = []
         #: group of the language identified -> outputs. Each output counts for py3langid's first
         #: choice whatever its probability: on short sentences of a correct model that is often
         #: under 0.5 (a quarter of the known-answer model's German), and the agreement of the
@@ -107,21 +111,38 @@ class LanguageCheck:
         self.codes: Counter[str] = Counter()
         self.n = 0
         self.decided = False
+        #: False once the identifier turned out not to know the target (nothing to compare with:
+        #: many low-resource languages)
+        self.applies = True
+
+    def _ready(self, wait: bool) -> Any:
+        """The identifier, or ``None`` while it is still loading and ``wait`` is false."""
+        if self._ident is None:
+            if not wait and not self._loading.done():
+                return None
+            self._ident = self._loading.result()
+            known = {_group(c) for c in self._ident.nb_classes}
+            self.applies = _group(self.target) in known
+        return self._ident
+
+    def _classify(self, ident: Any) -> None:
+        for text in self.pending:
+            code, _p = ident.classify(text)
+            self.votes[_group(code)] += 1
+            self.codes[code] += 1
+        self.pending.clear()
 
     def see(self, examples: Iterable[Example]) -> None:
-        """Take outputs into the sample; decide once it is full."""
+        """Take outputs into the sample; decide once it is full and the identifier is loaded."""
         if self.decided:
             return
         for ex in examples:
             if self.n >= SAMPLE:
                 break
-            if not usable(ex.text):
-                continue
-            code, _p = self.ident.classify(ex.text)
-            self.votes[_group(code)] += 1
-            self.codes[code] += 1
-            self.n += 1
-        if self.n >= SAMPLE:
+            if usable(ex.text):
+                self.pending.append(ex.text)
+                self.n += 1
+        if self.n >= SAMPLE and self._ready(wait=False) is not None:
             self.decide()
 
     def decide(self) -> None:
@@ -130,6 +151,10 @@ class LanguageCheck:
         self.decided = True
         if self.n < MIN_SAMPLE:
             return
+        ident = self._ready(wait=True)
+        if not self.applies:
+            return
+        self._classify(ident)
         want = _group(self.target)
         others = [(n, code) for code, n in self.votes.items() if code != want]
         if not others:

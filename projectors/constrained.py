@@ -335,16 +335,16 @@ class ConstrainedProjector(Projector):
             return seen[piece]
 
         def fits(*piece: int) -> bool:
-            _, _, sp, tp = measure(piece)
-            return not _too_long(len(sp), len(tp.pieces), limit)
+            _, _, src_p, tgt_p = measure(piece)
+            return not _too_long(len(src_p), len(tgt_p.pieces), limit)
 
         per_token = max(len(sp) / max(1, len(p.src_tokens)), len(tp.pieces) / max(1, len(p.tgt_tokens)))
         max_len = max(1, int((limit - _MARKER_ROOM - 1) / max(per_token, 1e-9)))  # a first guess; fits decides
         out = []
         for piece in cut_pair(p.src_tokens, p.tgt_tokens, max_len, keep=[(s, e) for s, e, _ in p.spans], fits=fits):
-            sub, ids, sp, tp = measure(piece)
+            sub, ids, src_p, tgt_p = measure(piece)
             if fits(*piece):
-                out.append((sub, ids, piece[2], (sp, tp)))
+                out.append((sub, ids, piece[2], (src_p, tgt_p)))
                 continue
             for i in ids:
                 reasons[i] = (f"the span's part of the pair is longer than the model's {limit} positions "

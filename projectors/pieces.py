@@ -10,7 +10,8 @@ as before.
 An MT model has a position table instead (``constrained.v1`` scores a whole marked pair at once),
 and a span must stay in one piece with its translation. So :func:`cut_pair` can also ``keep``
 source spans whole (no cut falls inside one; the target cuts then follow the source's, which may
-have moved off the relative positions), and check each piece with ``fits`` (the budget is in model
+have moved off the relative positions: the same sentence end when both sides have as many), and
+check each piece with ``fits`` (the budget is in model
 pieces, which a token count only estimates): a piece that does not fit is cut again. Only a piece
 that cannot be cut further (it is one kept span, or one token) may still not fit; the caller
 checks. :func:`sub_pair` makes a piece a :class:`~projectors.base.Pair` of its own.
@@ -57,7 +58,7 @@ def _cuts(tokens: Sequence[str], k: int, max_len: int, ideals: Sequence[tuple[in
     for i in range(1, k):
         last = n - (k - i)  # room for the remaining pieces
         if ideals is None:
-            ideal = round(n * i / k)
+            ideal, kind = round(n * i / k), 0
             left = n - (k - i) * max_len  # the rest must still fit into the remaining pieces
             lo = max(prev + 1, left, ideal - max_len // 4)
             hi = min(prev + max_len, last, ideal + max_len // 4)
@@ -125,7 +126,7 @@ def _plan(src: Sequence[str], tgt: Sequence[str], max_len: int, forbidden: froze
     if k < 2:
         return [(0, ls, 0, lt)]
     sc = [0, *_cuts(src, k, max_len, forbidden=forbidden), ls]
-    if follow:  # the target is cut where the source was, relatively (a kept span may move a cut)
+    if follow:  # the target is cut where the source was (a kept span may have moved a cut)
         ideals = [(_follow(src, tgt, c), _cost(src, c)) for c in sc[1:-1]]
         tc = [0, *_cuts(tgt, len(sc) - 1, max_len, ideals), lt]  # all cuts: k <= lt
     else:

@@ -16,6 +16,12 @@ source)``, by forced decoding (``Scorer.score``; CTranslate2 ``score_batch``).
    pairs. Searches of all spans of a batch run together, their sequences scored in shared batches.
 3. Optional re-ranking of the ``top_n`` pairs (e.g. :func:`reverse_reranker`: log-prob of the source
    span given the target span under a reverse-direction model).
+
+A pair whose marked source or target is past the model's position table (``scorer.positions``) is
+cut into parts that fit (:func:`projectors.pieces.cut_pair`: at sentence ends where it can, never
+inside a span, the target cut where the source was), each span searched in its part's target only
+and shifted back to the whole pair, where the overlap check, ``min_score`` and the fallback run as
+for any pair. A pair that fits is searched whole, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from projectors.base import Pair, ProjectedSpan, Projection, Projector, named
 from projectors.markers import BRACKETS, CURLY, MarkerSet, insert_markers
 from projectors.mtbase import VocabularyError, source_view, target_view
 from projectors.mtbase import model_signature as _model_sig
+from projectors.pieces import cut_pair, sub_pair
 
 __all__ = ["BranchAndBound", "ConstrainedProjector", "brute_force", "reverse_reranker", "marked_sequence"]
 
@@ -162,6 +169,12 @@ def reverse_reranker(reverse_scorer: Any) -> Callable[[str, list[str]], list[flo
     return rerank
 
 
+def _too_long(n_src: int, n_tgt: int, limit: int) -> bool:
+    """Whether a marked pair of ``n_src`` source and ``n_tgt`` target pieces (plus ``</s>``) may be
+    past the model's ``limit`` positions."""
+    return max(n_src, n_tgt + 1) + _MARKER_ROOM > limit
+
+
 def _piece_boundary(x: int, text: str, offsets: list[tuple[int, int]]) -> int:
     """Index of the piece boundary at character offset ``x`` (whitespace-insensitive), or -1."""
     m = len(offsets)
@@ -247,14 +260,28 @@ class ConstrainedProjector(Projector):
 
     def _project_batch(self, pairs: list[Pair]) -> list[Projection]:
         sc = self.scorer
-        jobs: list[dict[str, Any]] = []  # one per span
-        per_pair = []
         tgt_views = [target_view(p) for p in pairs]
         tgt_pieces = sc.tokenize_target([t for t, _ in tgt_views]) if pairs else []
         src_views = [source_view(p) for p in pairs]
         src_pieces = sc.tokenize_source([st for st, _ in src_views]) if pairs else []  # once: _search reuses them
         limit = getattr(sc, "positions", None)
-        for pi, ((st, cspans), (tt, toffs), tp) in enumerate(zip(src_views, tgt_views, tgt_pieces, strict=False)):
+        # the whole marked source and target are scored at once: past the model's position table
+        # CTranslate2 fails ("No position encodings ..."), so a longer pair is searched in parts
+        # (_parts); a pair that fits is its own only part, its spans and tokens unshifted
+        units: list[tuple[int, Pair, list[int], int]] = []  # (pair, part, its spans' ids, first target token)
+        views: list[tuple[tuple[str, list], tuple[str, list], list[str], Any]] = []
+        merged = [{"cspans": cs, "reasons": {}, "best": {}} for _, cs in src_views]
+        for pi, p in enumerate(pairs):
+            if not (limit and _too_long(len(src_pieces[pi]), len(tgt_pieces[pi].pieces), limit)):
+                units.append((pi, p, list(range(len(p.spans))), 0))
+                views.append((src_views[pi], tgt_views[pi], src_pieces[pi], tgt_pieces[pi]))
+                continue
+            for part, ids, t0, toks in self._parts(p, limit, merged[pi]["reasons"], src_pieces[pi], tgt_pieces[pi]):
+                units.append((pi, part, ids, t0))
+                views.append((source_view(part), target_view(part), *toks))
+        jobs: list[dict[str, Any]] = []  # one per span
+        per_pair = []
+        for ui, ((st, cspans), (tt, toffs), sp, tp) in enumerate(views):
             starts: dict[int, int] = {}
             ends: dict[int, int] = {}
             for k, (s, e) in enumerate(toffs):
@@ -264,35 +291,65 @@ class ConstrainedProjector(Projector):
                     starts.setdefault(i, k)
                 if j >= 0:
                     ends[j] = k + 1
-            per_pair.append({"src": st, "src_pieces": src_pieces[pi], "cspans": cspans, "starts": starts,
+            per_pair.append({"src": st, "src_pieces": sp, "cspans": cspans, "starts": starts,
                              "ends": ends, "tgt": tp.pieces, "reasons": {}, "best": {}})
-            # the whole marked source and target are scored at once: past the model's position
-            # table CTranslate2 fails ("No position encodings ..."), so such a pair's spans are
-            # dropped with the reason (markers.v1 translates long inputs in parts)
-            too_long = bool(limit) and max(len(src_pieces[pi]), len(tp.pieces) + 1) + _MARKER_ROOM > limit
             for si, (s, e, lab) in enumerate(cspans):
-                if too_long:
-                    per_pair[pi]["reasons"][si] = (f"the pair is longer than the model's {limit} positions "
-                                                   "(constrained.v1 scores whole sentences; markers.v1 or "
-                                                   "align.* project long pairs)")
-                    continue
                 mk = self._markers_for(st, lab)
                 if mk is None:
-                    per_pair[pi]["reasons"][si] = "the source contains characters of every marker set"
+                    per_pair[ui]["reasons"][si] = "the source contains characters of every marker set"
                     continue
                 if not starts or not ends or not tp.pieces:
-                    per_pair[pi]["reasons"][si] = "the target has no token boundary at a piece boundary"
+                    per_pair[ui]["reasons"][si] = "the target has no token boundary at a piece boundary"
                     continue
                 ms = MarkerSet(*mk)
-                jobs.append({"pair": pi, "span": si, "marked": insert_markers(st, [(s, e, lab)], ms),
+                jobs.append({"pair": ui, "span": si, "marked": insert_markers(st, [(s, e, lab)], ms),
                              "open": mk[0], "close": mk[1]})
         if self.typed and self.check_vocab and jobs:
             bad = sc.unknown(sorted({j[k] for j in jobs for k in ("open", "close")}))
             if bad:
                 raise VocabularyError(f"constrained.v1: typed markers {bad} are not in the model's vocabulary")
         if jobs:
-            self._search(pairs, per_pair, jobs)
-        return [self._finish(p, pp) for p, pp in zip(pairs, per_pair, strict=False)]
+            self._search([u[1] for u in units], per_pair, jobs)
+        for (pi, _, ids, t0), pp in zip(units, per_pair, strict=True):  # back to the whole pair's indices
+            m = merged[pi]
+            m["reasons"].update({ids[si]: r for si, r in pp["reasons"].items()})
+            m["best"].update({ids[si]: (a + t0, b + t0, c) for si, (a, b, c) in pp["best"].items()})
+        return [self._finish(p, m) for p, m in zip(pairs, merged, strict=True)]
+
+    def _parts(self, p: Pair, limit: int, reasons: dict[int, str], sp: list[str],
+               tp: Any) -> list[tuple[Pair, list[int], int, tuple]]:
+        """Parts of a pair past the positions: ``(sub-pair, ids of its spans, its first target
+        token, (source pieces, target Pieces))``, each fitting the positions; cut at sentence ends
+        where possible, never inside a span. The spans of a part that cannot fit (one span or token
+        too long) get a reason in ``reasons`` instead. ``sp`` / ``tp``: the whole pair's pieces."""
+        sc = self.scorer
+        whole = (0, len(p.src_tokens), 0, len(p.tgt_tokens))
+        seen: dict[tuple[int, int, int, int], tuple[Pair, list[int], list[str], Any]] = {
+            whole: (p, list(range(len(p.spans))), sp, tp)}
+
+        def measure(piece: tuple[int, int, int, int]) -> tuple[Pair, list[int], list[str], Any]:
+            if piece not in seen:
+                sub, ids = sub_pair(p, piece)
+                seen[piece] = (sub, ids, sc.tokenize_source([source_view(sub)[0]])[0],
+                               sc.tokenize_target([target_view(sub)[0]])[0])
+            return seen[piece]
+
+        def fits(*piece: int) -> bool:
+            _, _, src_p, tgt_p = measure(piece)
+            return not _too_long(len(src_p), len(tgt_p.pieces), limit)
+
+        per_token = max(len(sp) / max(1, len(p.src_tokens)), len(tp.pieces) / max(1, len(p.tgt_tokens)))
+        max_len = max(1, int((limit - _MARKER_ROOM - 1) / max(per_token, 1e-9)))  # a first guess; fits decides
+        out = []
+        for piece in cut_pair(p.src_tokens, p.tgt_tokens, max_len, keep=[(s, e) for s, e, _ in p.spans], fits=fits):
+            sub, ids, src_p, tgt_p = measure(piece)
+            if fits(*piece):
+                out.append((sub, ids, piece[2], (src_p, tgt_p)))
+                continue
+            for i in ids:
+                reasons[i] = (f"the span's part of the pair is longer than the model's {limit} positions "
+                              "(the span or one token is too long to cut to fit; align.* project it)")
+        return out
 
     def _search(self, pairs, per_pair, jobs) -> None:
         sc = self.scorer

@@ -103,16 +103,19 @@ def test_errors(tmp_path, ka, de_en):
         list(project_back(read_originals(short), read(en), make_projector("constrained.v1", model=ka)))
 
 
-def test_round_trip_of_a_600_word_input_with_markers(tmp_path, ka):
-    """Past the model's 300 positions: markers.v1 translates the marked English in parts (cut at
-    sentence boundaries, as translate does) and every span lands on the original."""
+def _round_trip_600(tmp_path, ka, projector: str, spread: int = 0):
+    """A 600-word English input (a two-word span in each sentence; with ``spread`` no word comes
+    back within ``spread`` words) projected back onto its German original by ``projector``."""
     import random
 
     rng = random.Random(6)
     words = [w for w in DICT_EN_DE if w.isalpha()]
     toks, spans = [], []
     while len(toks) < 600:
-        sent = [rng.choice(words) for _ in range(rng.randint(8, 14))]
+        sent: list[str] = []
+        for _ in range(rng.randint(8, 14)):
+            recent = set((toks + sent)[-spread:]) if spread else set()
+            sent.append(rng.choice([w for w in words if w not in recent]))
         a = rng.randrange(0, len(sent) - 2)
         spans.append((len(toks) + a, len(toks) + a + 2, "ORG"))
         toks += sent + ["."]
@@ -125,6 +128,19 @@ def test_round_trip_of_a_600_word_input_with_markers(tmp_path, ka):
     en = tmp_path / "long.en.pred.conll"
     write([Example.from_tokens("en-0", toks, tags, text=english)], en)
     assert len(ka.sp_src.encode(english)) > 2 * ka.positions
-    (ex,) = project_back(read_originals(orig), read(en), make_projector("markers.v1", model=ka))
+    (ex,) = project_back(read_originals(orig), read(en), make_projector(projector, model=ka))
     assert [o.outcome for o in ex.outcomes] == ["projected"] * len(spans)
     assert [ex.text[s.start:s.end] for s in ex.spans] == [translate_words(" ".join(toks[a:b])) for a, b, _ in spans]
+
+
+def test_round_trip_of_a_600_word_input_with_markers(tmp_path, ka):
+    """Past the model's 300 positions: markers.v1 translates the marked English in parts (cut at
+    sentence boundaries, as translate does) and every span lands on the original."""
+    _round_trip_600(tmp_path, ka, "markers.v1")
+
+
+def test_round_trip_of_a_600_word_input_with_constrained(tmp_path, ka):
+    """Past the model's 300 positions: constrained.v1 searches the original in parts (cut at
+    sentence ends on both sides) and every span lands on the original. (No word repeats within
+    4 words: the word-by-word model gives no log-prob drop to find a marker where one does.)"""
+    _round_trip_600(tmp_path, ka, "constrained.v1", spread=4)

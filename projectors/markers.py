@@ -458,6 +458,24 @@ def _locate(seg: str, text: str, offs: list[tuple[int, int]], threshold: float,
     n = len(offs)
     k = max(1, len(tokenize(seg)))
     best: tuple[float, float, int, int] | None = None
+    # exact matches first, by string comparison: a window's similarity is 1.0 exactly when its
+    # casefolded text equals the segment's, so the nearest exact window is what the fuzzy scan
+    # below would pick; that scan (difflib on every window of the text, for every segment) took
+    # minutes on a 1,000-word back-projection and is only needed when nothing matches exactly
+    want = seg.casefold().strip()
+    if want:
+        for a in range(n):
+            for b in range(a + 1, min(n, a + k + 2) + 1):
+                if text[offs[a][0]:offs[b - 1][1]].casefold().strip() != want:
+                    continue
+                if any(x < b and a < y for x, y in used):
+                    continue
+                near = -abs(offs[a][0] / max(len(text), 1) - where)
+                if best is None or near > best[1]:
+                    best = (1.0, near, a, b)
+        if best is not None and best[0] >= threshold:
+            return best[2], best[3], best[0]
+        best = None
     for a in range(n):
         for b in range(a + 1, min(n, a + k + 2) + 1):
             if any(x < b and a < y for x, y in used):

@@ -144,3 +144,84 @@ def test_round_trip_of_a_600_word_input_with_constrained(tmp_path, ka):
     sentence ends on both sides) and every span lands on the original. (No word repeats within
     4 words: the word-by-word model gives no log-prob drop to find a marker where one does.)"""
     _round_trip_600(tmp_path, ka, "constrained.v1", spread=4)
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    from tests.fixtures.mt_expanding import expanding_known_answer
+
+    return expanding_known_answer(tmp_path_factory)
+
+
+def _long_english(n: int, seed: int, punctuation: bool = True):
+    import random
+
+    rng = random.Random(seed)
+    words = [w for w in DICT_EN_DE if w.isalpha()]
+    toks, spans = [], []
+    while len(toks) < n:
+        sent = [rng.choice(words) for _ in range(rng.randint(8, 14))]
+        a = rng.randrange(0, len(sent) - 2)
+        spans.append((len(toks) + a, len(toks) + a + 2, "ORG"))
+        toks += sent + (["."] if punctuation else [])
+    return toks, spans
+
+
+def _back_files(tmp_path: Path, toks, spans, original: str) -> tuple[Path, Path]:
+    english = " ".join(toks)
+    orig = tmp_path / "long.de.txt"
+    orig.write_text(original + "\n", encoding="utf-8")
+    tags = ["O"] * len(toks)
+    for s, e, lab in spans:
+        tags[s:e] = [f"B-{lab}"] + [f"I-{lab}"] * (e - s - 1)
+    en = tmp_path / "long.en.pred.conll"
+    write([Example.from_tokens("en-0", toks, tags, text=english)], en)
+    return orig, en
+
+
+@pytest.mark.parametrize("n,punctuation", [(600, True), pytest.param(1000, False, marks=pytest.mark.slow)])
+def test_round_trip_of_a_long_input_with_markers_and_the_one_to_three_model(tmp_path, three, n, punctuation):
+    """The original is three times as long as the English (one word -> three): markers.v1
+    translates the marked English in parts, cuts again each part whose output reaches the
+    model's positions, and every span lands on the original."""
+    from tests.fixtures.mt_expanding import expand_words
+
+    toks, spans = _long_english(n, n, punctuation)
+    orig, en = _back_files(tmp_path, toks, spans, expand_words(" ".join(toks)))
+    assert len(three.sp_src.encode(" ".join(toks))) > 2 * three.positions
+    (ex,) = project_back(read_originals(orig), read(en), make_projector("markers.v1", model=three))
+    assert [o.outcome for o in ex.outcomes] == ["projected"] * len(spans)
+    assert [ex.text[s.start:s.end] for s in ex.spans] == [expand_words(" ".join(toks[a:b])) for a, b, _ in spans]
+
+
+def test_round_trip_of_a_short_input_with_constrained_and_the_one_to_three_model(tmp_path, three):
+    from tests.fixtures.mt_expanding import expand_words
+
+    rows = [(s.split(), sp) for s, sp in ENGLISH]
+    orig = tmp_path / "test.de.txt"
+    orig.write_text("\n".join(expand_words(" ".join(t)) for t, _ in rows) + "\n", encoding="utf-8")
+    preds = []
+    for i, (toks, spans) in enumerate(rows):
+        tags = ["O"] * len(toks)
+        for s, e, lab in spans:
+            tags[s:e] = [f"B-{lab}"] + [f"I-{lab}"] * (e - s - 1)
+        preds.append(Example.from_tokens(f"en-{i}", toks, tags, text=" ".join(toks)))
+    en = tmp_path / "test.en.pred.conll"
+    write(preds, en)
+    # exhaustive: see tests/projectors/test_long_mt_inputs.py (flat drops after a marker)
+    proj = make_projector("constrained.v1", {"exhaustive": True}, model=three)
+    out = list(project_back(read_originals(orig), read(en), proj))
+    got = [[(ex.text[s.start:s.end], s.label) for s in ex.spans] for ex in out]
+    assert got == [[(expand_words(" ".join(t[a:b])), lab) for a, b, lab in sp] for t, sp in rows]
+
+
+@pytest.mark.slow  # exhaustive candidates over parts of ~290 target pieces
+def test_round_trip_of_a_long_input_with_constrained_and_the_one_to_three_model(tmp_path, three):
+    from tests.fixtures.mt_expanding import expand_words
+
+    toks, spans = _long_english(400, 7)
+    orig, en = _back_files(tmp_path, toks, spans, expand_words(" ".join(toks)))
+    proj = make_projector("constrained.v1", {"exhaustive": True}, model=three)
+    (ex,) = project_back(read_originals(orig), read(en), proj)
+    assert [o.outcome for o in ex.outcomes] == ["projected"] * len(spans)
+    assert [ex.text[s.start:s.end] for s in ex.spans] == [expand_words(" ".join(toks[a:b])) for a, b, _ in spans]

@@ -106,3 +106,91 @@ def test_constrained_drops_a_span_past_the_positions_with_the_reason(ka):
     assert first.outcome == "dropped" and f"longer than the model's {ka.positions} positions" in first.reason
     assert rest and [s.outcome for s in rest] == ["projected"] * len(rest)  # the rest of the pair is projected
     assert _projected(p, tgt)[1:] == [translate_words(" ".join(words[s:e])) for s, e, _ in spans[1:]]
+
+
+# -- the one-to-three model: the output outgrows the input ---------------------------------------
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    from tests.fixtures.mt_expanding import expanding_known_answer
+
+    return expanding_known_answer(tmp_path_factory)
+
+
+def _words_spans(n: int, seed: int, punctuation: bool = True) -> tuple[str, list[tuple[int, int, str]]]:
+    if punctuation:
+        return _long(n, seed)
+    rng = random.Random(seed)
+    words = [rng.choice(WORDS) for _ in range(n)]
+    spans = [(i, i + 2, rng.choice(["PER", "LOC"])) for i in range(3, n - 2, 11)]
+    return " ".join(words), spans
+
+
+def test_the_adapter_cuts_again_a_part_that_reaches_its_limit(three):
+    from tests.fixtures.mt_expanding import expand_words
+
+    src, _ = _words_spans(400, 3, punctuation=False)
+    before = three.truncated
+    assert three.translate([src]) == [expand_words(src)]  # 1,200 pieces from parts of <= 300
+    assert three.truncated == before
+    short = "John Smith lives in New York ."
+    assert three.translate([short]) == [expand_words(short)]
+
+
+def test_the_adapter_counts_what_a_cap_cuts(three):
+    from tests.fixtures.mt_expanding import expand_words
+    from workbench.mt.ct2 import CT2Model
+
+    capped = CT2Model(three.model_dir, beam_size=1, intra_threads=1, max_decoding_length=15)
+    text = "John Smith lives in New York ."  # 7 pieces in (one part under the cap's 7), 19 out
+    (out,) = capped.translate([text])
+    assert out == " ".join(expand_words(text).split()[:15])  # cut at the cap: not retried ...
+    assert capped.truncated == 1  # ... but counted
+
+
+@pytest.mark.parametrize("n,punctuation", [
+    (400, True), (400, False),
+    pytest.param(1000, True, marks=pytest.mark.slow), pytest.param(1000, False, marks=pytest.mark.slow)])
+def test_markers_project_a_long_input_with_the_one_to_three_model(three, n, punctuation):
+    from tests.fixtures.mt_expanding import expand_words
+
+    src, spans = _words_spans(n, n + punctuation, punctuation)
+    assert 3 * len(three.sp_src.encode(src)) > 3 * three.positions  # parts must be cut again
+    (p,) = get("markers.v1", translator=three).project([Pair(src.split(), [], spans, src)])
+    assert p.tgt_text == expand_words(src)  # whole: every part translated, joined in order
+    words = src.split()
+    got = [" ".join(p.tgt_tokens[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
+    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
+    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
+
+
+def test_constrained_projects_a_short_pair_with_the_one_to_three_model(three):
+    from tests.fixtures.mt_expanding import expand_words
+
+    src = "Mary works for Acme in Paris , and John Smith visited the Bank of England today ."
+    spans = [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "LOC"), (8, 10, "PER"), (12, 15, "ORG")]
+    tgt = expand_words(src)
+    # every token boundary a candidate: after a marker this model's log-prob drops are flat (each
+    # later piece is equally wrong), so the default top-8-by-drop candidates can miss the end
+    proj = get("constrained.v1", scorer=three, exhaustive=True)
+    (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
+    words = src.split()
+    got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
+    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
+    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
+
+
+@pytest.mark.slow  # exhaustive candidates over parts of ~290 target pieces
+def test_constrained_projects_a_pair_past_the_positions_with_the_one_to_three_model(three):
+    from tests.fixtures.mt_expanding import expand_words
+
+    src, spans = _long(400, 5)
+    tgt = expand_words(src)
+    # every token boundary a candidate: after a marker this model's log-prob drops are flat (each
+    # later piece is equally wrong), so the default top-8-by-drop candidates can miss the end
+    proj = get("constrained.v1", scorer=three, exhaustive=True)
+    (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
+    words = src.split()
+    got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
+    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
+    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]

@@ -113,6 +113,9 @@ class CT2Model:
         self.identity: dict[str, Any] | None = None
         #: pieces read or scored so far that the model only knows as <unk> (CTranslate2 does not say)
         self.unknown_pieces = 0
+        #: parts translated so far whose output reached the decoding limit without ending, even
+        #: after cutting them again (their translation misses its end)
+        self.truncated = 0
         for tok in self.source_prefix + self.source_suffix:
             if tok not in self.src_vocab:
                 raise ModelError(f"language token {tok!r} is not in the source vocabulary",
@@ -202,7 +205,9 @@ class CT2Model:
     def translate(self, texts: Sequence[str]) -> list[str]:
         """Translations of ``texts``; a text longer than the model's input is translated in parts
         cut at sentence (then clause, then word) boundaries and joined with ``joiner``, as the
-        translate stage does, so no input meets the end of the position table."""
+        translate stage does, so no input meets the end of the position table. A part whose
+        output reaches the derived decoding limit without ending is cut in two and translated
+        again (see :meth:`_translate_parts`)."""
         if not texts:
             return []
         from workbench.core.segment import split_ranges
@@ -220,8 +225,25 @@ class CT2Model:
                         parts.append((i, text[a:b]))
             else:
                 parts.append((i, text))
-        src = self.tokenize_source([t for _, t in parts])
         out: list[list[str]] = [[] for _ in texts]
+        for (i, _), t in zip(parts, self._translate_parts([t for _, t in parts]), strict=True):
+            out[i].append(t)
+        return [self.joiner.join(x) for x in out]
+
+    def _translate_parts(self, parts: list[str], depth: int = 0) -> list[str]:
+        """One translation per part. A part whose output reached the derived decoding limit
+        without ``</s>`` is cut in two (sentence, clause or word boundary) and each half
+        translated again, up to ``RESPLIT_DEPTH`` times, as the translate stage does: the limit
+        is at most the model's positions, so a model whose output is longer than its input
+        (one word to three) would otherwise lose the end of a long part silently (and with it
+        the markers of markers.v1). What still cannot end is counted in :attr:`truncated`; a
+        ``max_decoding_length`` the caller gives is a cap and is not retried."""
+        from workbench.core.segment import split_ranges
+        from workbench.translate.engine import RESPLIT_DEPTH
+
+        src = self.tokenize_source(parts)
+        res: list[str] = [""] * len(parts)
+        cut: list[int] = []
         n = len(self.target_prefix)
         order = sorted(range(len(src)), key=lambda j: len(src[j]))  # batches of similar length
         step = max(self.max_batch_size, 1)
@@ -229,14 +251,34 @@ class CT2Model:
             idx = order[lo:lo + step]
             batch = [src[j] for j in idx]
             prefix = [list(self.target_prefix)] * len(batch) if self.target_prefix else None
-            res = self.engine.translate_batch(batch, target_prefix=prefix, beam_size=self.beam_size,
-                                              max_decoding_length=self.cap(max(map(len, batch))),
-                                              max_batch_size=self.max_batch_size)
-            for j, r in zip(idx, res, strict=True):
-                parts[j] = (parts[j][0], self.sp_tgt.decode(r.hypotheses[0][n:]))
-        for i, t in parts:
-            out[i].append(t)
-        return [self.joiner.join(x) for x in out]
+            cap = self.cap(max(map(len, batch)))
+            out = self.engine.translate_batch(batch, target_prefix=prefix, beam_size=self.beam_size,
+                                              max_decoding_length=cap, max_batch_size=self.max_batch_size)
+            for j, r in zip(idx, out, strict=True):
+                hyp = r.hypotheses[0]
+                res[j] = self.sp_tgt.decode(hyp[n:])
+                if len(hyp) >= cap:  # reached the limit: no </s>
+                    cut.append(j)
+        halves: list[str] = []
+        owner: list[int] = []
+        for j in cut:
+            text = parts[j]
+            half = max(1, (len(src[j]) - len(self.source_prefix) - len(self.source_suffix) + 1) // 2)
+            hs = [] if self.max_decoding_length or depth >= RESPLIT_DEPTH else [
+                text[a:b] for a, b in split_ranges(text, lambda t, h=half: len(self.sp_src.encode(t)) <= h)
+                if text[a:b].strip()]
+            if len(hs) < 2:  # a cap the caller chose, cut often enough, or one word: keep it
+                self.truncated += 1
+                continue
+            halves += hs
+            owner += [j] * len(hs)
+        if halves:
+            again: dict[int, list[str]] = {}
+            for j, t in zip(owner, self._translate_parts(halves, depth + 1), strict=True):
+                again.setdefault(j, []).append(t)
+            for j, ts in again.items():
+                res[j] = self.joiner.join(ts)
+        return res
 
     def score(self, sources: Sequence[list[str]], targets: Sequence[list[str]]) -> list[list[float]]:
         """Per-piece log-probs of each target (plus ``</s>`` last), language prefix excluded."""

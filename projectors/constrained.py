@@ -41,6 +41,8 @@ __all__ = ["BranchAndBound", "ConstrainedProjector", "brute_force", "reverse_rer
 
 #: pieces an open and a close marker may add to a marked sequence (the length check's margin)
 _MARKER_ROOM = 8
+#: end candidates added per probed start (see ConstrainedProjector._probe_ends)
+_END_CANDIDATES = 4
 _EPS = 1e-4  # slack for float noise between batches (a bound may be off by ~1e-6)
 
 
@@ -146,6 +148,21 @@ class BranchAndBound:
             self.update(batch, score_fn(batch))
 
 
+def _onsets(bounds: Sequence[int], value: dict[int, float]) -> list[int]:
+    """``bounds`` (in order) by where ``value`` falls against the bound before (the first bound
+    against 0): first, in order, those whose fall is at least half the largest, then the rest by
+    fall. Past the place the model wanted a marker, a model that copies by position is off for
+    every piece (the values stay low, or rise and fall again), so the first large fall marks the
+    place, not the largest."""
+    fall = {b: value[b] - (value[bounds[k - 1]] if k else 0.0) for k, b in enumerate(bounds)}
+    if not fall:
+        return []
+    big = 0.5 * min(fall.values())
+    first = [b for b in bounds if big < 0 and fall[b] <= big]
+    taken = set(first)
+    return first + sorted((b for b in bounds if b not in taken), key=lambda b: (fall[b], b))
+
+
 def brute_force(starts: Sequence[int], ends: Sequence[int],
                 score_fn: Callable[[list[tuple[int, int]]], Sequence[Sequence[float]]]) -> tuple[float, tuple[int, int]] | None:
     """Score every candidate pair; the best ``(score, (a, b))`` (ties: smallest pair)."""
@@ -208,6 +225,9 @@ class ConstrainedProjector(Projector):
         min_score: drop projections whose confidence (exp of the mean piece log-prob of the best
             marked sequence) is below it (default 0: keep all).
         fallback: a projector for spans that could not be placed.
+        end_probes: starts (the best by drop) from which the end is probed with one more
+            scored sequence each, adding 4 ends where the model wants the close marker
+            (default 2; 0: candidates from the drops only, as before this option).
     """
 
     def __init__(self, scorer: Any, *, max_candidates: int = 8, exhaustive: bool = False,
@@ -215,13 +235,14 @@ class ConstrainedProjector(Projector):
                  typed: bool = False, top_n: int = 1,
                  reranker: Callable[[str, list[str]], list[float]] | None = None,
                  rerank_weight: float = 1.0, min_score: float = 0.0,
-                 fallback: Projector | None = None, check_vocab: bool = True):
+                 fallback: Projector | None = None, check_vocab: bool = True, end_probes: int = 2):
         for m in ("tokenize_source", "tokenize_target", "score"):
             if not hasattr(scorer, m):
                 raise TypeError(f"constrained.v1 needs scorer= with a {m}() method (projectors.mtbase.Scorer)")
         self.scorer = scorer
         self.max_candidates = max(2, max_candidates)
         self.exhaustive = exhaustive
+        self.end_probes = max(0, end_probes)
         self.batch_size = max(1, batch_size)
         self.typed = typed
         self.top_n = max(1, top_n)
@@ -246,6 +267,8 @@ class ConstrainedProjector(Projector):
     def signature(self) -> dict[str, Any]:
         return {"projector": self.name, "model": _model_sig(self.scorer),
                 "candidates": "all" if self.exhaustive else self.max_candidates,
+                # recorded only when on, so versions made before the option keep their signature
+                **({"end_probes": self.end_probes} if self.end_probes and not self.exhaustive else {}),
                 "markers": "".join(m.open + m.close for m in self.markers), "typed": self.typed,
                 "top_n": self.top_n, "rerank": bool(self.reranker), "min_score": self.min_score,
                 "fallback": self.fallback.name if self.fallback else None}
@@ -363,8 +386,8 @@ class ConstrainedProjector(Projector):
         lp_plain = dict(zip(used, sc.score(src_plain, [per_pair[i]["tgt"] for i in used]), strict=True))
         lp_marked = sc.score(src_marked, [per_pair[j["pair"]]["tgt"] for j in jobs])
         self.stats["candidate_scored"] += len(used) + len(jobs)
-        searches = []
-        for j, srcm, lpm in zip(jobs, src_marked, lp_marked, strict=False):
+        plans = []
+        for j, lpm in zip(jobs, lp_marked, strict=False):
             pp = per_pair[j["pair"]]
             lpc = lp_plain[j["pair"]]
             bounds = sorted(set(pp["starts"]) | set(pp["ends"]))
@@ -378,12 +401,24 @@ class ConstrainedProjector(Projector):
                     if any(a < b for a in cands & pp["starts"].keys() for b in cands & pp["ends"].keys()):
                         break
                     cands.add(i)
+            # the onset of a drop: where the log-prob falls against the boundary before. A model
+            # that copies by position (and real ones at times) is off for every piece after the
+            # open marker, so the drops are flat from the start on and the largest says little
+            plans.append((ranked, cands, _onsets(bounds, drop)))
+        ends_of = self._probe_ends(jobs, src_marked, per_pair, mk_pieces, plans)
+        searches = []
+        for k, (j, srcm, lpm) in enumerate(zip(jobs, src_marked, lp_marked, strict=False)):
+            pp = per_pair[j["pair"]]
+            ranked, cands, _onset = plans[k]
+            probed = ends_of.get(k, {})
+            cands = cands | set(probed) | {b for bs in probed.values() for b in bs}
             starts = sorted(cands & pp["starts"].keys())
             ends = sorted(cands & pp["ends"].keys())
             prefix0 = [0.0]
             for x in lpm[:-1]:
                 prefix0.append(prefix0[-1] + x)
-            first = [(a, b) for a in ranked[:2] for b in ranked[:2] if a < b and a in pp["starts"] and b in pp["ends"]]
+            first = [(a, bs[0]) for a, bs in probed.items() if bs]
+            first += [(a, b) for a in ranked[:2] for b in ranked[:2] if a < b and a in pp["starts"] and b in pp["ends"]]
             o, c = mk_pieces[j["open"]], mk_pieces[j["close"]]
             bb = BranchAndBound(starts, ends, prefix0, len(o), self.batch_size, self.top_n, first)
             searches.append((j, srcm, o, c, bb))
@@ -424,6 +459,43 @@ class ConstrainedProjector(Projector):
             n = len(pp["tgt"]) + len(o) + len(c) + 1
             conf = math.exp(fwd[(a, b)] / n)  # exp(mean log-prob per piece) of the chosen sequence
             pp["best"][j["span"]] = (pp["starts"][a], pp["ends"][b], conf)
+
+    def _probe_ends(self, jobs, src_marked, per_pair, mk_pieces, plans) -> dict[int, dict[int, list[int]]]:
+        """End candidates seen from a start: for each job's ``end_probes`` best starts ``a``, the
+        translation with only the open marker at ``a`` is scored, and the ends ``b`` where the
+        next piece scores lowest (the model wanted the close marker there) are candidates, best
+        first. The drops of the unmarked translation show where the open marker goes; after it
+        every piece is off by the marker, so they say little about the end (flat, or nothing
+        where a word repeats: "the the the")."""
+        if not self.end_probes or self.exhaustive:
+            return {}
+        reqs = []
+        for k, (j, (ranked, _cands, onset)) in enumerate(zip(jobs, plans, strict=True)):
+            pp = per_pair[j["pair"]]
+            by_drop = [i for i in ranked if i in pp["starts"]]
+            by_onset = [i for i in onset if i in pp["starts"]]
+            # the best starts by onset and by drop, alternately
+            probe = list(dict.fromkeys(x for two in zip(by_onset, by_drop, strict=False) for x in two))[: self.end_probes]
+            for a in probe:
+                reqs.append((k, a, [*pp["tgt"][:a], *mk_pieces[j["open"]], *pp["tgt"][a:]]))
+        if not reqs:
+            return {}
+        lps = self.scorer.score([src_marked[k] for k, _, _ in reqs], [seq for _, _, seq in reqs])
+        self.stats["candidate_scored"] += len(reqs)
+        out: dict[int, dict[int, list[int]]] = {}
+        for (k, a, _), lp in zip(reqs, lps, strict=True):
+            pp = per_pair[jobs[k]["pair"]]
+            n_open = len(mk_pieces[jobs[k]["open"]])
+            ends = sorted(b for b in pp["ends"] if b > a)
+            # lp[b + n_open]: the clean piece b (or </s>) right after clean[:a] + open + clean[a:b];
+            # the ends where it is lowest, and where it falls most against the end before (the
+            # onset: past the end every piece may be off, as after the open marker), alternately
+            at = {b: lp[b + n_open] for b in ends}
+            lowest = sorted(ends, key=lambda b: (at[b], b))
+            onset = _onsets(ends, at)
+            best = list(dict.fromkeys(x for two in zip(onset, lowest, strict=False) for x in two))
+            out.setdefault(k, {})[a] = best[:_END_CANDIDATES]
+        return out
 
     @staticmethod
     def _span_text(p: Pair, pp: dict, a: int, b: int) -> str:

@@ -22,18 +22,13 @@ def ka(tmp_path_factory):
     return known_answer(tmp_path_factory)
 
 
-def _long(n: int, seed: int, punct: bool = True, spread: int = 0) -> tuple[str, list[tuple[int, int, str]]]:
-    """About ``n`` words of random sentences, a two-word span in each; with ``spread``, no word
-    comes back within ``spread`` words (constrained.v1's candidates come from log-prob drops, and
-    the word-by-word model has none where a word repeats one position on)."""
+def _long(n: int, seed: int, punct: bool = True) -> tuple[str, list[tuple[int, int, str]]]:
+    """About ``n`` words of random sentences (words repeat: "the the"), a two-word span in each."""
     rng = random.Random(seed)
     words, spans = [], []
     while len(words) < n:
         k = rng.randint(8, 16)
-        sent: list[str] = []
-        for _ in range(k):
-            recent = set((words + sent)[-spread:]) if spread else set()
-            sent.append(rng.choice([w for w in WORDS if w not in recent]))
+        sent = [rng.choice(WORDS) for _ in range(k)]
         a = rng.randrange(0, k - 2)
         spans.append((len(words) + a, len(words) + a + 2, rng.choice(["PER", "LOC"])))
         words += sent + (["."] if punct else [])
@@ -61,7 +56,7 @@ SHORT = "John Smith lives in Paris ."
 
 @pytest.mark.parametrize(("n", "punct"), [(400, True), (1000, True), (400, False), (1000, False)])
 def test_constrained_projects_a_long_pair_in_parts(ka, n, punct):
-    src, spans = _long(n, 2 + n, punct, spread=4)
+    src, spans = _long(n, 2 + n, punct)
     assert ("." in src) == punct
     tgt = translate_words(src)
     assert len(ka.sp_src.encode(src)) > ka.positions  # could not be scored whole
@@ -78,9 +73,26 @@ def test_constrained_projects_a_long_pair_in_parts(ka, n, punct):
     assert short_p == alone and _projected(short_p, short.tgt_text) == ["Johann Schmidt", "Paris"]
 
 
+@pytest.mark.parametrize("probes", [2, 0])
+def test_constrained_finds_a_span_of_repeated_words(ka, probes):
+    """ "the the the": the marked source shifts this model's output by a piece, and where a word
+    repeats, the shifted piece is right: the drops show the open marker but not the close one,
+    and the end is found by probing from the start (end_probes; 0 is the old candidate rule,
+    which misses it)."""
+    src = "Mary visited the old the the the city today ."
+    tgt = translate_words(src)
+    pair = Pair(src.split(), tgt.split(), [(4, 6, "LOC")], src, tgt)
+    (p,) = get("constrained.v1", scorer=ka, end_probes=probes).project([pair])
+    got = tgt.split()[p.spans[0].token_start:p.spans[0].token_end], p.spans[0].token_start
+    if probes:
+        assert got == (["die", "die"], 4)
+    else:
+        assert got != (["die", "die"], 4)
+
+
 def test_constrained_long_pair_without_texts_or_with_offsets(ka):
     """Sub-texts come from the pair's own texts and offsets (spacing kept) or from the tokens."""
-    src, spans = _long(500, 9, spread=4)
+    src, spans = _long(500, 9)
     tgt = translate_words(src)
     spaced = tgt.replace(" ", "  ")  # offsets into a text spaced unlike the tokens
     offs, pos = [], 0
@@ -97,7 +109,7 @@ def test_constrained_long_pair_without_texts_or_with_offsets(ka):
 
 
 def test_constrained_drops_a_span_past_the_positions_with_the_reason(ka):
-    src, spans = _long(400, 3, spread=4)
+    src, spans = _long(400, 3)
     words = src.split()
     spans = [(0, 350, "ORG"), *[s for s in spans if s[0] >= 350]]  # one span alone past 300 positions
     tgt = translate_words(src)
@@ -170,9 +182,9 @@ def test_constrained_projects_a_short_pair_with_the_one_to_three_model(three):
     src = "Mary works for Acme in Paris , and John Smith visited the Bank of England today ."
     spans = [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "LOC"), (8, 10, "PER"), (12, 15, "ORG")]
     tgt = expand_words(src)
-    # every token boundary a candidate: after a marker this model's log-prob drops are flat (each
-    # later piece is equally wrong), so the default top-8-by-drop candidates can miss the end
-    proj = get("constrained.v1", scorer=three, exhaustive=True)
+    # after a marker every later piece of this model is equally wrong (flat log-prob drops): the
+    # candidates from the onsets of the drops and the end probes still find both ends
+    proj = get("constrained.v1", scorer=three)
     (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
     words = src.split()
     got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
@@ -180,15 +192,14 @@ def test_constrained_projects_a_short_pair_with_the_one_to_three_model(three):
     assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
 
 
-@pytest.mark.slow  # exhaustive candidates over parts of ~290 target pieces
 def test_constrained_projects_a_pair_past_the_positions_with_the_one_to_three_model(three):
     from tests.fixtures.mt_expanding import expand_words
 
     src, spans = _long(400, 5)
     tgt = expand_words(src)
-    # every token boundary a candidate: after a marker this model's log-prob drops are flat (each
-    # later piece is equally wrong), so the default top-8-by-drop candidates can miss the end
-    proj = get("constrained.v1", scorer=three, exhaustive=True)
+    # after a marker every later piece of this model is equally wrong (flat log-prob drops): the
+    # candidates from the onsets of the drops and the end probes still find both ends
+    proj = get("constrained.v1", scorer=three)
     (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
     words = src.split()
     got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["split_ranges"]
+__all__ = ["RESPLIT_DEPTH", "split_ranges"]
+
+#: times a part that reached its decoding limit is cut in two and translated again (the translate
+#: stage and ``workbench.mt.ct2.CT2Model`` alike)
+RESPLIT_DEPTH = 3
 
 _LEVELS = [
     re.compile(r"(?<=[.!?…。！？])[\"'»”)\]]*\s+|(?<=[。！？])"),  # sentence ends

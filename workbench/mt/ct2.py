@@ -238,8 +238,7 @@ class CT2Model:
         (one word to three) would otherwise lose the end of a long part silently (and with it
         the markers of markers.v1). What still cannot end is counted in :attr:`truncated`; a
         ``max_decoding_length`` the caller gives is a cap and is not retried."""
-        from workbench.core.segment import split_ranges
-        from workbench.translate.engine import RESPLIT_DEPTH
+        from workbench.core.segment import RESPLIT_DEPTH, split_ranges
 
         src = self.tokenize_source(parts)
         res: list[str] = [""] * len(parts)

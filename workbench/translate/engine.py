@@ -19,7 +19,7 @@ from typing import Any
 
 from workbench.core.errors import InputError
 from workbench.core.records import TEXT_FROM_TOKENS, Example, tokenize
-from workbench.core.segment import split_ranges
+from workbench.core.segment import RESPLIT_DEPTH, split_ranges  # RESPLIT_DEPTH: shared with CT2Model
 from workbench.mt.device import engine_error
 from workbench.mt.languages import parse, short_code
 from workbench.mt.models import Model
@@ -35,8 +35,6 @@ PROGRESS_INTERVAL = 0.2
 _NO_SPACE_LANGS = {"zh", "ja", "th", "my", "km", "lo", "zho_Hans", "zho_Hant", "jpn_Jpan", "tha_Thai"}
 
 
-#: times a part that reached its decoding limit is cut in two and translated again
-RESPLIT_DEPTH = 3
 
 
 def load_translator(model: Model, device: str, compute_type: str, device_index: list[int],

@@ -365,21 +365,32 @@ def fast_case(args) -> None:
                str(cores())]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         times: dict[str, list[float]] = {"wb": [], "raw": []}
+        cpus: dict[str, list[float]] = {"wb": [], "raw": []}
         for r in range(args.repeats):
             for which in (("raw", "wb") if r % 2 == 0 else ("wb", "raw")):
                 cmd = raw
                 if which == "wb":
                     shutil.copy(pre, tmp / "w.duckdb")
                     cmd = [*wb, "--db", str(tmp / "w.duckdb")]
-                t = time.perf_counter()
+                c, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
                 subprocess.run(cmd, check=True, env=env, cwd=tmp, stdout=subprocess.DEVNULL)
                 times[which].append(time.perf_counter() - t)
+                c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus[which].append(c2.ru_utime + c2.ru_stime - c.ru_utime - c.ru_stime)
+            print(f"  repeat {r + 1}: raw {times['raw'][-1]:.2f}s ({cpus['raw'][-1]:.1f} cpu-s), workbench "
+                  f"{times['wb'][-1]:.2f}s ({cpus['wb'][-1]:.1f} cpu-s), ratio {times['raw'][-1] / times['wb'][-1]:.3f}",
+                  flush=True)
         w, b = statistics.median(times["wb"]), statistics.median(times["raw"])
-        print(f"fast model, {args.n_fast} sentences, whole process, {args.repeats} alternating repeats:")
+        paired = [x / y for x, y in zip(times["raw"], times["wb"], strict=True)]
+        print(f"fast model, {args.n_fast} sentences, whole process, {args.repeats} alternating repeats "
+              f"(load average {os.getloadavg()[0]:.1f} at the end):")
         print(f"  raw CTranslate2 script: median {b:.2f}s ({min(times['raw']):.2f}-{max(times['raw']):.2f})")
         print(f"  workbench translate:    median {w:.2f}s ({min(times['wb']):.2f}-{max(times['wb']):.2f})")
-        print(f"  throughput ratio {b / w:.3f} (target >= 0.75, aim 0.9); "
+        print(f"  throughput ratio {b / w:.3f} from medians, median of paired ratios {statistics.median(paired):.3f} "
+              f"(range {min(paired):.3f}-{max(paired):.3f}; target >= 0.75, aim 0.9); "
               f"{(w - b) / args.n_fast * 1e6:.0f} us per sentence on top")
+        cw, cb = statistics.median(cpus["wb"]), statistics.median(cpus["raw"])
+        print(f"  CPU-seconds (less sensitive to other load): raw {cb:.1f}, workbench {cw:.1f}, ratio {cb / cw:.3f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

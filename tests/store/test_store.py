@@ -217,3 +217,16 @@ def test_sql_is_read_only(store, sample_conll) -> None:
     assert store.sql("SELECT count(*) AS n FROM examples").to_pylist() == [{"n": 36}]
     with pytest.raises(StoreError, match="read-only inspection: SET"):  # a setting would outlive the call
         store.sql("SET threads=1")
+
+
+def test_batch_reads_a_range_and_only_the_fields_asked_for(tmp_path) -> None:
+    from workbench.store.store import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    exs = [Example(id=f"e{i}", text=f"w{i} x", offsets=[(0, 2), (3, 4)], spans=[Span(0, 2, "PER", 0, 1)],
+                   lang="en", split="test", meta={"i": i}) for i in range(5)]
+    v = store.write_version(exs, corpus="c", stage="ingest", signature="s")
+    assert store.batch(v, 1, 3) == exs[1:3]
+    lean = store.batch(v, 1, 3, fields=("split", "text", "meta"))
+    assert lean == [Example(id=e.id, text=e.text, split="test", meta=e.meta) for e in exs[1:3]]
+    assert [b for b in store.iter_batches(v, 2, fields=("text",))][2] == [Example(id="e4", text="w4 x")]

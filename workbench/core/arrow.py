@@ -3,16 +3,18 @@ reads a version): built column by column from flat lists, never row by row."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from workbench.core.records import Example, Span, SpanOutcome
+from workbench.core.records import _UNSPACED_RE, Example, Span, SpanOutcome, _token_re, tokenize
 
 __all__ = ["OFFSET_TYPE", "SPAN_TYPE", "OUTCOME_TYPE", "EXAMPLE_SCHEMA", "examples_to_arrow",
-           "examples_from_arrow"]
+           "examples_from_arrow", "offsets_column", "texts_table"]
 
 OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
 SPAN_TYPE = pa.struct(
@@ -106,6 +108,118 @@ def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Tab
     return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
 
 
+def offsets_column(texts: Sequence[str]) -> pa.ListArray:
+    """``tokenize(t)`` of every text as one Arrow column of :data:`OFFSET_TYPE` lists.
+
+    One pass over the texts joined by newlines instead of one per text (a stage writing machine
+    translations tokenises every output): a token never contains whitespace, so no token crosses
+    a newline and each text's tokens are the same as on its own. ASCII texts are tokenised on
+    their bytes with numpy (:func:`_ascii_spans`), the others by the regex; texts with characters
+    of unspaced scripts take :func:`tokenize` (those are split further)."""
+    import numpy as np
+
+    n = len(texts)
+    ascii_ = [i for i, t in enumerate(texts) if t.isascii()]
+    if len(ascii_) == n:
+        owner, starts, ends = _joined_spans(texts, ascii=True)
+    elif not ascii_:
+        owner, starts, ends = _joined_spans(texts, ascii=False)
+    else:  # each part on its own, merged back in text order (a stable sort by text)
+        other = [i for i, t in enumerate(texts) if not t.isascii()]
+        parts = [(np.array(idx, np.int64), _joined_spans([texts[i] for i in idx], ascii=flag))
+                 for idx, flag in ((ascii_, True), (other, False))]
+        owner = np.concatenate([idx[o] for idx, (o, _, _) in parts])
+        starts = np.concatenate([s for _, (_, s, _) in parts])
+        ends = np.concatenate([e for _, (_, _, e) in parts])
+        order = np.argsort(owner, kind="stable")
+        owner, starts, ends = owner[order], starts[order], ends[order]
+    bounds = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(owner, minlength=n), out=bounds[1:])
+    values = pa.StructArray.from_arrays([pa.array(starts.astype(np.int32)), pa.array(ends.astype(np.int32))],
+                                        fields=list(OFFSET_TYPE))
+    return pa.ListArray.from_arrays(pa.array(bounds), values)
+
+
+def _joined_spans(texts: Sequence[str], *, ascii: bool) -> tuple[Any, Any, Any]:
+    """(text index, start, end) of every token of ``texts``, by text (numpy arrays)."""
+    import numpy as np
+
+    n = len(texts)
+    bases = np.zeros(n, np.int64)
+    np.cumsum(np.fromiter(map(len, texts), np.int64, n)[:-1] + 1, out=bases[1:])
+    joined = "\n".join(texts)
+    if ascii:
+        flat = _ascii_spans(joined)
+    else:
+        flat = np.fromiter(itertools.chain.from_iterable(map(re.Match.span, _token_re().finditer(joined))),
+                           np.int64)
+    owner = np.searchsorted(bases, flat[0::2], side="right") - 1
+    starts, ends = flat[0::2] - bases[owner], flat[1::2] - bases[owner]
+    if ascii or not _UNSPACED_RE.search(joined):
+        return owner, starts, ends
+    # texts with unspaced characters: their tokens from tokenize(), in their place
+    unspaced = [i for i, t in enumerate(texts) if _UNSPACED_RE.search(t)]
+    keep = ~np.isin(owner, unspaced)
+    extra = np.array([(i, a, b) for i in unspaced for a, b in tokenize(texts[i])], np.int64).reshape(-1, 3)
+    owner = np.concatenate([owner[keep], extra[:, 0]])
+    starts = np.concatenate([starts[keep], extra[:, 1]])
+    ends = np.concatenate([ends[keep], extra[:, 2]])
+    order = np.argsort(owner, kind="stable")
+    return owner[order], starts[order], ends[order]
+
+
+_ASCII_CLASSES: Any = None
+
+
+def _ascii_spans(text: str) -> Any:
+    """The token spans of an ASCII ``text`` (flat: start, end, start, end, ...), as the regex of
+    :func:`tokenize` finds them, computed on the bytes at once. In ASCII the regex is: runs of
+    word characters, joined by one ``-``, ``'`` or ``.`` between two word characters, or one other
+    non-space character (combining marks, emoji sequences and ``’`` are not ASCII)."""
+    import numpy as np
+
+    global _ASCII_CLASSES
+    if _ASCII_CLASSES is None:  # word and space as Python's regex classes them (\x1c-\x1f are spaces)
+        word = np.array([re.match(r"\w", chr(c)) is not None for c in range(128)])
+        space = np.array([re.match(r"\s", chr(c)) is not None for c in range(128)])
+        joiner = np.zeros(128, bool)
+        joiner[[ord("-"), ord("'"), ord(".")]] = True
+        _ASCII_CLASSES = word, space, joiner
+    word_t, space_t, joiner_t = _ASCII_CLASSES
+    b = np.frombuffer(text.encode("ascii"), np.uint8)
+    w = np.zeros(len(b) + 2, bool)  # padded by one non-word character each side
+    w[1:-1] = word_t[b]
+    joined = joiner_t[b] & w[:-2] & w[2:]
+    inword = np.zeros(len(b) + 2, bool)
+    inword[1:-1] = w[1:-1] | joined
+    single = ~inword[1:-1] & ~space_t[b]
+    edges = np.flatnonzero(inword[1:] != inword[:-1])  # run starts and ends, alternating
+    starts = np.concatenate([edges[0::2], np.flatnonzero(single)])
+    ends = np.concatenate([edges[1::2], np.flatnonzero(single) + 1])
+    order = np.argsort(starts, kind="stable")
+    flat = np.empty(2 * len(starts), np.int64)
+    flat[0::2], flat[1::2] = starts[order], ends[order]
+    return flat
+
+
+def texts_table(ids: Sequence[str], texts: Sequence[str], *, splits: Sequence[str], lang: str,
+                metas: Sequence[str | None]) -> pa.Table:
+    """A table in :data:`EXAMPLE_SCHEMA` of examples made of a text, its :func:`tokenize`
+    offsets and ``meta`` (JSON text), without spans: what ``examples_to_arrow`` makes of
+    ``Example(id, text, offsets=tokenize(text), lang=lang, split=split, meta=json.loads(meta))``,
+    built without the examples (``idx`` counts from 0)."""
+    n = len(ids)
+
+    def empty(typ: pa.StructType) -> pa.Array:
+        values = pa.StructArray.from_arrays([pa.array([], f.type) for f in typ], fields=list(typ))
+        return pa.ListArray.from_arrays(pa.array([0] * (n + 1), pa.int32()), values)
+
+    arrays = [pa.array(range(n), pa.int64()), pa.array(ids, pa.string()), pa.array(splits, pa.string()),
+              pa.array([lang] * n, pa.string()), pa.array(texts, pa.string()), offsets_column(texts),
+              empty(SPAN_TYPE), empty(OUTCOME_TYPE), pa.array(metas, pa.string())]
+    return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
+
+
 def _flat_lists(table: pa.Table, name: str, fields: Sequence[str]) -> tuple[list[int], list[list[Any]]]:
     """Cumulative bounds per row and the struct fields as flat Python lists (nulls as empty)."""
     import pyarrow.compute as pc
@@ -125,8 +239,8 @@ def _flat_lists(table: pa.Table, name: str, fields: Sequence[str]) -> tuple[list
 
 
 def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
-    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (``idx``, ``lang``,
-    ``split``, ``meta`` and ``outcomes`` optional). Converted column by column (fast)."""
+    """Examples from an Arrow table or batch in :data:`EXAMPLE_SCHEMA` (every column but ``id``
+    optional: an absent one leaves its field empty). Converted column by column (fast)."""
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     n = table.num_rows
@@ -135,26 +249,34 @@ def examples_from_arrow(table: pa.Table | pa.RecordBatch) -> list[Example]:
         return table.column(name).to_pylist() if name in table.column_names else [None] * n
 
     ids, texts, langs, splits, metas = (column(c) for c in ("id", "text", "lang", "split", "meta"))
-    ob, (os_, oe) = _flat_lists(table, "offsets", ("start", "end"))
-    sb, sc = _flat_lists(table, "spans", [f.name for f in SPAN_TYPE])
-    cb, cc = _flat_lists(table, "outcomes", [f.name for f in OUTCOME_TYPE])
+    names = table.column_names
+    offsets = _pairs(table, "offsets") if "offsets" in names else None
+    spans = _structs(table, "spans", SPAN_TYPE, Span) if "spans" in names else None
+    outcomes = _structs(table, "outcomes", OUTCOME_TYPE, SpanOutcome) if "outcomes" in names else None
     out = []
-    for i in range(n):
-        a, b = ob[i], ob[i + 1]
-        c, d = sb[i], sb[i + 1]
-        e, f = cb[i], cb[i + 1]
+    for i in range(n):  # an absent column leaves its field empty (a fresh list per example)
         meta = metas[i]
         out.append(
             Example(
                 id=ids[i],
                 text=texts[i],
-                offsets=list(zip(os_[a:b], oe[a:b], strict=True)),
-                spans=[Span(*t) for t in zip(*(x[c:d] for x in sc), strict=True)] if d > c else [],
+                offsets=offsets[i] if offsets is not None else [],
+                spans=spans[i] if spans is not None else [],
                 lang=langs[i] or "",
                 split=splits[i] or "train",
                 meta=(json.loads(meta) if isinstance(meta, str) else dict(meta)) if meta else {},
-                outcomes=[SpanOutcome(*t) for t in zip(*(x[e:f] for x in cc), strict=True)]
-                if f > e else [],
+                outcomes=outcomes[i] if outcomes is not None else [],
             )
         )
     return out
+
+
+def _pairs(table: pa.Table, name: str) -> list[list[tuple[int, int]]]:
+    bounds, (starts, ends) = _flat_lists(table, name, ("start", "end"))
+    return [list(zip(starts[a:b], ends[a:b], strict=True)) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _structs(table: pa.Table, name: str, typ: pa.StructType, cls: Any) -> list[list[Any]]:
+    bounds, cols = _flat_lists(table, name, [f.name for f in typ])
+    return [[cls(*t) for t in zip(*(x[a:b] for x in cols), strict=True)] if b > a else []
+            for a, b in zip(bounds, bounds[1:], strict=False)]

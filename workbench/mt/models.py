@@ -62,6 +62,7 @@ class Model:
     _sp_src: Any = None
     _sp_tgt: Any = None
     _hash: str | None = None
+    _keep: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def encode(self, text: str) -> list[str]:
         """Sentencepiece pieces of a source text."""
@@ -73,9 +74,16 @@ class Model:
 
     def decode(self, tokens: list[str]) -> str:
         """Text of output pieces (language and special tokens dropped)."""
-        toks = [t for t in tokens if t not in ("</s>", "<s>", "<pad>")
-                and not self.family.token_re.match(t)]
+        keep = self._keep
+        toks = [t for t in tokens if keep.get(t) or (t not in keep and self._keeps(t))]
         return self._sp_tgt.decode_pieces(toks)
+
+    def _keeps(self, piece: str) -> bool:
+        # decided once per piece of the vocabulary: a regex per output piece cost more than the
+        # decoding itself with a fast model
+        keep = self._keep[piece] = (piece not in ("</s>", "<s>", "<pad>")
+                                    and not self.family.token_re.match(piece))
+        return keep
 
     def content_hash(self) -> str:
         """sha256 (12 hex) of the weights, vocabularies and config; memoised in the directory."""

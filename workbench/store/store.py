@@ -90,6 +90,7 @@ def _version_from_row(row: Sequence[Any]) -> Version:
 
 
 _EXAMPLE_COLS = "idx, id, split, lang, text, offsets, spans, outcomes, meta::VARCHAR AS meta"
+_FIELDS = {f: f for f in ("split", "lang", "text", "offsets", "spans", "outcomes", "meta")}
 _VERSION_COLS = (
     "id, corpus, number, stage, parents, signature, signature_key, params, lang, "
     "n_examples, n_spans, created_at"
@@ -281,21 +282,30 @@ class Store:
         return _version_from_row(row) if row else None
 
     # -- reading -------------------------------------------------------------------------------
-    def iter_batches(self, ref: str | Version, batch_size: int = 2000) -> Iterator[list[Example]]:
+    def iter_batches(self, ref: str | Version, batch_size: int = 2000, *,
+                     fields: Sequence[str] | None = None) -> Iterator[list[Example]]:
         """Examples of a version in order, ``batch_size`` at a time.
 
         Each batch is read with its own short connection, so a long consumer never blocks
-        writers in other processes.
+        writers in other processes. ``fields``: see :meth:`batch`.
         """
         v = self.resolve(ref)
         for lo in range(0, v.n_examples, batch_size):
-            with self.connect() as con:
-                tbl = con.sql(
-                    f"SELECT {_EXAMPLE_COLS} FROM examples "
-                    "WHERE version_id=? AND idx>=? AND idx<? ORDER BY idx",
-                    params=[v.id, lo, lo + batch_size],
-                ).to_arrow_table()
-            yield examples_from_arrow(tbl)
+            yield self.batch(v, lo, lo + batch_size, fields=fields)
+
+    def batch(self, ref: str | Version, lo: int, hi: int, *,
+              fields: Sequence[str] | None = None) -> list[Example]:
+        """The examples ``lo`` to ``hi`` (positions, ``hi`` excluded) of a version. ``fields``:
+        the :class:`Example` fields to read besides ``id`` (``split``, ``lang``, ``text``,
+        ``offsets``, ``spans``, ``outcomes``, ``meta``); the others are left empty (a stage
+        that needs only the texts does not pay for converting the rest). ``None``: all."""
+        v = self.resolve(ref)
+        cols = _EXAMPLE_COLS if fields is None else ", ".join(
+            ["idx", "id", *("meta::VARCHAR AS meta" if f == "meta" else _FIELDS[f] for f in fields)])
+        with self.connect() as con:
+            tbl = con.sql(f"SELECT {cols} FROM examples WHERE version_id=? AND idx>=? AND idx<? ORDER BY idx",
+                          params=[v.id, lo, hi]).to_arrow_table()
+        return examples_from_arrow(tbl)
 
     def examples_by_id(self, ref: str | Version, ids: Sequence[str]) -> dict[str, Example]:
         """The examples of a version with these ids (those it has), by id."""
@@ -342,7 +352,7 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
     def write_version(
         self,
-        examples: Iterable[Example] | Iterable[Sequence[Example]],
+        examples: Iterable[Example] | Iterable[Sequence[Example]] | Iterable[pa.Table],
         *,
         corpus: str,
         stage: str,
@@ -358,7 +368,9 @@ class Store:
     ) -> Version:
         """Write a new immutable version of ``corpus`` and return it.
 
-        ``examples`` is streamed (examples or batches of examples) into a staging Parquet file
+        ``examples`` is streamed (examples, batches of examples, or Arrow tables in
+        :data:`EXAMPLE_SCHEMA`, whose ``idx`` is renumbered and which are not validated: a stage
+        that builds them column by column answers for them) into a staging Parquet file
         next to the database, holding no lock; duplicate ids are looked for in the staged file;
         then the version is inserted in one short write transaction. ``on_commit(con,
         version_id)`` runs inside that transaction, for stages that write side tables (filter
@@ -497,7 +509,7 @@ def _check_unique_ids(staged: Path) -> None:
 
 
 def _stage(
-    examples: Iterable[Example] | Iterable[Sequence[Example]],
+    examples: Iterable[Example] | Iterable[Sequence[Example]] | Iterable[pa.Table],
     path: Path,
     *,
     batch_size: int,
@@ -518,6 +530,15 @@ def _stage(
                     progress(n_ex)
 
         for item in examples:
+            if isinstance(item, pa.Table):  # built by the stage in the schema: written as it is
+                flush()
+                writer.write_table(item.set_column(0, "idx", pa.array(range(n_ex, n_ex + item.num_rows),
+                                                                      pa.int64())))
+                n_ex += item.num_rows
+                n_sp += len(item.column("spans").combine_chunks().flatten())
+                if progress is not None:
+                    progress(n_ex)
+                continue
             batch = [item] if isinstance(item, Example) else item
             for ex in batch:
                 if validate:

@@ -35,18 +35,20 @@ def key(model_key: str, params_key: str, src: str, tgt: str, text: str) -> str:
     return h.hexdigest()[:32]
 
 
+_LOOKUP_COLS = ("key", "text", "score", "avg_logprob", "n_tokens", "token_logprobs", "split")
+
+
 def lookup(store: Store, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Cached rows for ``keys`` (those present), by key."""
-    import pyarrow as pa
-
+    # the keys go as one list parameter, not an Arrow table: the first Arrow conversion of a
+    # process imports pandas (pyarrow checks for it), which here would delay the first batch
     with store.connect() as con:
         if not has_table(con, CACHE_TABLE):
             return {}
-        con.register("wanted", pa.table({"key": list(set(keys))}))
-        tbl = con.sql(f"SELECT c.key, c.text, c.score, c.avg_logprob, c.n_tokens, c.token_logprobs, "
-                      f"c.split::VARCHAR AS split FROM {CACHE_TABLE} c JOIN wanted w USING (key)"
-                      ).to_arrow_table()
-    return {r["key"]: r for r in tbl.to_pylist()}
+        rows = con.execute(f"SELECT c.key, c.text, c.score, c.avg_logprob, c.n_tokens, c.token_logprobs, "
+                           f"c.split::VARCHAR AS split FROM {CACHE_TABLE} c "
+                           "WHERE c.key IN (SELECT unnest(?::VARCHAR[]))", [list(set(keys))]).fetchall()
+    return {r[0]: dict(zip(_LOOKUP_COLS, r, strict=True)) for r in rows}
 
 
 def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str, src_lang: str,

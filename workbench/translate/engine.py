@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
+from workbench.core.arrow import texts_table
 from workbench.core.errors import InputError
 from workbench.core.records import TEXT_FROM_TOKENS, Example, tokenize
 from workbench.core.segment import RESPLIT_DEPTH, split_ranges  # RESPLIT_DEPTH: shared with CT2Model
@@ -314,6 +317,21 @@ class Engine:
                 "split": json.dumps(split) if split else None}
 
     def finish(self, chunk: _Chunk) -> list[Example]:
+        """The translated examples of a prepared chunk, in order (waits for its batches)."""
+        return [self.example(ex, row, given)
+                for ex, row, given in zip(chunk.examples, self._rows(chunk), chunk.texts, strict=True)]
+
+    def finish_table(self, chunk: _Chunk) -> pa.Table:
+        """:meth:`finish` as a table in the store's schema (what ``examples_to_arrow`` makes of
+        the examples), built column by column: what the local stage stages."""
+        rows = self._rows(chunk)
+        metas = [json.dumps(self._meta(ex, row, given), ensure_ascii=False)
+                 for ex, row, given in zip(chunk.examples, rows, chunk.texts, strict=True)]
+        return texts_table([ex.id for ex in chunk.examples], [row["text"] for row in rows],
+                           splits=[ex.split for ex in chunk.examples], lang=self.lang, metas=metas)
+
+    def _rows(self, chunk: _Chunk) -> list[dict[str, Any]]:
+        """The cache row of every example of ``chunk`` (its translation), in order."""
         o = self.o
         done_units: dict[str, dict[str, Any]] = {}
         remaining = {id(u): len(u.results) for u in chunk.units}
@@ -347,7 +365,7 @@ class Engine:
                     since_flush = 0
                 self.report()
         out = []
-        for ex, key, given in zip(chunk.examples, chunk.keys, chunk.texts, strict=True):
+        for ex, key in zip(chunk.examples, chunk.keys, strict=True):
             row: dict[str, Any] | None = (done_units.get(key) or chunk.cached.get(key)
                                           or self.pending_index.get(key))
             if row is None:  # a duplicate text translated by an earlier chunk, already written
@@ -356,7 +374,7 @@ class Engine:
                 raise RuntimeError(f"no translation for example {ex.id}")  # a bug, not input
             if key not in done_units:
                 self.stats.cached += 1
-            out.append(self.example(ex, row, given))
+            out.append(row)
         self.stats.done = base_done + len(chunk.examples)
         self.report(force=True)
         return out
@@ -364,6 +382,11 @@ class Engine:
     def example(self, src: Example, row: dict[str, Any], given: str | None = None) -> Example:
         """The translated example of ``src`` from its cache row (``given``: the model's input,
         :meth:`input_text`, when already known)."""
+        text = row["text"]
+        return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.lang,
+                       split=src.split, meta=self._meta(src, row, given))
+
+    def _meta(self, src: Example, row: dict[str, Any], given: str | None) -> dict[str, Any]:
         meta: dict[str, Any] = {"src_text": src.text, "src_lang": self.src_lang,
                                 "mt_score": row["score"], "mt_avg_logprob": row["avg_logprob"]}
         given = self.input_text(src) if given is None else given
@@ -378,9 +401,7 @@ class Engine:
                 meta["mt_truncated"] = True
             if split:
                 meta["mt_split"] = split
-        text = row["text"]
-        return Example(id=src.id, text=text, offsets=tokenize(text), spans=[], lang=self.lang,
-                       split=src.split, meta=meta)
+        return meta
 
     def report(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -396,8 +417,9 @@ class Engine:
         self.flush()
         return out
 
-    def run(self, chunks: Iterable[list[Example]], total: int) -> Iterator[list[Example]]:
-        """Translated chunks, in order; the next chunk is queued while this one finishes.
+    def run(self, chunks: Iterable[list[Example]], total: int) -> Iterator[pa.Table]:
+        """Translated chunks, in order, as tables in the store's schema (:meth:`finish_table`,
+        for ``Store.write_version``); the next chunk is queued while this one finishes.
         ``total``: the number of examples in all chunks (the last one ends in small batches)."""
         pending: deque[_Chunk] = deque()
         try:
@@ -406,9 +428,9 @@ class Engine:
                 read += len(examples)
                 pending.append(self.prepare(examples, final=read >= total))
                 if len(pending) > 1:  # keep the next chunk queued while this one finishes
-                    yield self.finish(pending.popleft())
+                    yield self.finish_table(pending.popleft())
             while pending:
-                yield self.finish(pending.popleft())
+                yield self.finish_table(pending.popleft())
         except BaseException:
             try:  # keep what was translated (Ctrl-C, a failing write): a rerun resumes from it
                 self.flush()

@@ -132,15 +132,22 @@ class LanguageCheck:
             self.codes[code] += 1
         self.pending.clear()
 
-    def see(self, examples: Iterable[Example]) -> None:
+    def see(self, examples: Iterable[Example] | Any) -> None:
         """Take outputs into the sample; decide once it is full and the identifier is loaded."""
         if self.decided:
             return
-        for ex in examples:
+        # the local engine yields Arrow tables of staged rows, the sharded run examples
+        if self.n >= SAMPLE:
+            texts: Iterable[str] = ()
+        elif hasattr(examples, "column"):
+            texts = examples.column("text").slice(0, 4 * SAMPLE).to_pylist()
+        else:
+            texts = (ex.text for ex in examples)
+        for text in texts:
             if self.n >= SAMPLE:
                 break
-            if usable(ex.text):
-                self.pending.append(ex.text)
+            if usable(text):
+                self.pending.append(text)
                 self.n += 1
         if self.n >= SAMPLE and self._ready(wait=False) is not None:
             self.decide()
@@ -172,8 +179,7 @@ class LanguageCheck:
                 f"else choose a model for {src}-{self.target} (e.g. Helsinki-NLP/opus-mt-{src}-{self.target}); "
                 "--no-check-language (pipeline: check_language = false) stores its outputs anyway")
 
-    def watch(self, chunks: Iterable[list[Example]],
-              on_refuse: Callable[[], None] | None = None) -> Iterator[list[Example]]:
+    def watch(self, chunks: Iterable[Any], on_refuse: Callable[[], None] | None = None) -> Iterator[Any]:
         """``chunks`` passed on unchanged, each seen first; the verdict comes before the stream
         ends, so a refused run's version is never written (the store writes a version only once
         all its examples are read). ``on_refuse()`` runs before the refusal is raised: the

@@ -26,11 +26,12 @@ How it runs:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from workbench.core.errors import ConfigError
+from workbench.core.records import TEXT_FROM_TOKENS, Example
 from workbench.core.signature import Signature
 from workbench.mt.device import WorkerResources, parallel_workers, resolve_device
 from workbench.mt.languages import short_code
@@ -127,7 +128,7 @@ def translate(
                         workers=parallel_workers(device, inter, options.device_index),
                         cache=TranslationCache(store, model_key, options.decoding_key(), src_lang, tgt),
                         progress=progress, total=source.n_examples)
-        chunks = engine.run(store.iter_batches(source, options.read_chunk), source.n_examples)
+        chunks = engine.run(_source_chunks(store, source, options), source.n_examples)
         check = output_check(m, src_lang, tgt, options.check_language)
         if check is not None:  # a single-pair model: refused before its version is written
             chunks = check.watch(chunks, on_refuse=engine.flush)
@@ -140,3 +141,20 @@ def translate(
             progress(final)
         out.append(v)
     return out
+
+
+#: what the engine reads of a source example: its text, split and meta (:meth:`Engine.input_text`
+#: needs the offsets too, only for a text made of its tokens)
+_SOURCE_FIELDS = ("split", "text", "meta")
+
+
+def _source_chunks(store: Store, source: Version, options: TranslateOptions) -> Iterator[list[Example]]:
+    """The source examples in chunks of ``read_chunk``, without the spans and outcomes the
+    stage does not use (converting them cost more than the rest of the read); a chunk with a
+    text made of its tokens is read whole, the detokeniser needs its offsets."""
+    lo = 0
+    for chunk in store.iter_batches(source, options.read_chunk, fields=_SOURCE_FIELDS):
+        if options.detokenize and any(ex.meta.get(TEXT_FROM_TOKENS) for ex in chunk):
+            chunk = store.batch(source, lo, lo + len(chunk))
+        lo += len(chunk)
+        yield chunk

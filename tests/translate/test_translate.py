@@ -173,6 +173,19 @@ def test_duplicate_texts_are_translated_once(store, ct2_models, recorder):  # no
     assert out[0] == out[2] == out[-1] and len(out) == 15
 
 
+def test_duplicates_flushed_before_they_recur_come_back_from_the_cache(store, ct2_models, recorder):  # noqa: F811
+    # a duplicate whose first translation was already written (and left the in-flight table)
+    # is read back from the cache, not translated again
+    texts = ["The weather was cold.", "We met in Paris.", "A third one.", "Four.", "The weather was cold."]
+    store.write_version([Example.from_text(f"d{i}", t) for i, t in enumerate(texts)], corpus="dups",
+                        stage="ingest", signature="test")
+    v, = translate("dups", model=str(ct2_models["m2m100"]), src_lang="en", tgt_langs="de", store=store,
+                   options=TranslateOptions(**OPTS, read_chunk=2, flush_every=1))
+    assert sum(len(r.sources) for r in recorder) == 4
+    out = [e.text for e in store.examples(v)]
+    assert out[0] == out[4] and len(out) == 5
+
+
 def test_mt_score_matches_token_logprobs(store, src, ct2_models):  # noqa: F811
     model = str(ct2_models["nllb"])
     plain, = translate(src, model=model, src_lang="en", tgt_langs="de", store=store,

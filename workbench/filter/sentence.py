@@ -84,7 +84,7 @@ class LangId(Filter):
         expected: language code the text should be in; ``None``: the example's (or version's) lang.
         min_chars: texts shorter than this are kept unjudged (identification is unreliable).
         min_confidence: reject only when the detected language has at least this probability.
-        candidates: restrict detection to these ISO 639-1 codes (comma-separated); ``None``: all 97.
+        candidates: restrict detection to these ISO 639-1 codes (comma-separated); ``None``: all py3langid knows.
     """
 
     expected: str | None = None
@@ -105,7 +105,7 @@ class LangId(Filter):
 
     def _check(self, want: str, where: str) -> None:
         if want and want not in self._identifier().labels:
-            known = "the candidates" if self.candidates else "py3langid's 97 languages"
+            known = "the candidates" if self.candidates else f"py3langid's {len(self._identifier().nb_classes)} languages"
             raise ConfigError(f"langid.v1 cannot identify {want!r}: not among {known}", where=where,
                               fix="drop langid.v1 for this language, or fix langid.v1.expected / "
                                   "langid.v1.candidates")

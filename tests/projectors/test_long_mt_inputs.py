@@ -176,26 +176,15 @@ def test_markers_project_a_long_input_with_the_one_to_three_model(three, n, punc
     assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
 
 
-def test_constrained_projects_a_short_pair_with_the_one_to_three_model(three):
+SHORT3 = ("Mary works for Acme in Paris , and John Smith visited the Bank of England today .",
+          [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "LOC"), (8, 10, "PER"), (12, 15, "ORG")])
+
+
+@pytest.mark.parametrize("n", [0, 400])  # a short pair, and one past the positions (in parts)
+def test_constrained_projects_with_the_one_to_three_model(three, n):
     from tests.fixtures.mt_expanding import expand_words
 
-    src = "Mary works for Acme in Paris , and John Smith visited the Bank of England today ."
-    spans = [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "LOC"), (8, 10, "PER"), (12, 15, "ORG")]
-    tgt = expand_words(src)
-    # after a marker every later piece of this model is equally wrong (flat log-prob drops): the
-    # candidates from the onsets of the drops and the end probes still find both ends
-    proj = get("constrained.v1", scorer=three)
-    (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
-    words = src.split()
-    got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
-    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
-    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
-
-
-def test_constrained_projects_a_pair_past_the_positions_with_the_one_to_three_model(three):
-    from tests.fixtures.mt_expanding import expand_words
-
-    src, spans = _long(400, 5)
+    src, spans = _long(n, 5) if n else SHORT3
     tgt = expand_words(src)
     # after a marker every later piece of this model is equally wrong (flat log-prob drops): the
     # candidates from the onsets of the drops and the end probes still find both ends

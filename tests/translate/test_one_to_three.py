@@ -7,13 +7,13 @@ and 1,000 words, with and without punctuation, come back whole although no part 
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
 
 from tests.fixtures.mt import DICT_EN_DE
 from tests.fixtures.mt_expanding import EXPAND_EN_DE, build_expanding_model, expand_words
+from tests.translate.test_long_inputs import _jsonl, _text
 from workbench.load import ingest
 from workbench.translate import TranslateOptions, translate
 
@@ -73,24 +73,6 @@ def test_ctranslate2_default_limit_cuts_what_the_model_would_finish(ct2):
     assert len(whole.hypotheses[0]) == 285
     (cut,) = tr.translate_batch([pieces], beam_size=1)  # CTranslate2's default: 256
     assert len(cut.hypotheses[0]) == 256
-
-
-def _jsonl(path, texts):
-    path.write_text("".join(json.dumps({"id": f"t{i}", "text": t, "spans": []}) + "\n"
-                            for i, t in enumerate(texts)), encoding="utf-8")
-    return path
-
-
-def _text(n: int, rng: random.Random, punctuation: bool) -> str:
-    words = [rng.choice(WORDS) for _ in range(n)]
-    if punctuation:  # sentences of 8-20 words
-        out, i = [], 0
-        while i < n:
-            k = rng.randint(8, 20)
-            out.append(" ".join(words[i:i + k]) + " .")
-            i += k
-        return " ".join(out)
-    return " ".join(words)
 
 
 def test_a_95_word_input_decodes_past_256_pieces_in_one_part(store, tmp_path, model):

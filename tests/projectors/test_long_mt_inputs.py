@@ -35,20 +35,25 @@ def _long(n: int, seed: int, punct: bool = True) -> tuple[str, list[tuple[int, i
     return " ".join(words), spans
 
 
+def _projected(p, tgt: str | list[str]) -> list[str]:
+    """The target text of each span's projection, in source order (``tgt``: text or tokens)."""
+    toks = tgt.split() if isinstance(tgt, str) else tgt
+    return [" ".join(toks[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
+
+
+def _assert_exact(p, src: str, spans, answer, tgt: str | list[str]) -> None:
+    """Every span projected onto ``answer`` (the model's known translation) of its words."""
+    words = src.split()
+    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
+    assert _projected(p, tgt) == [answer(" ".join(words[s:e])) for s, e, _ in spans]
+
+
 def test_markers_project_a_1000_word_input(ka):
     src, spans = _long(1000, 1)
     assert len(ka.sp_src.encode(src)) > 3 * ka.positions  # far past the position table
     (p,) = get("markers.v1", translator=ka).project([Pair(src.split(), [], spans, src)])
     assert p.tgt_text == translate_words(src)  # whole: every part translated, joined in order
-    words = src.split()
-    got = [" ".join(p.tgt_tokens[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
-    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
-    assert got == [translate_words(" ".join(words[s:e])) for s, e, _ in spans]
-
-
-def _projected(p, tgt: str) -> list[str]:
-    toks = tgt.split()
-    return [" ".join(toks[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
+    _assert_exact(p, src, spans, translate_words, p.tgt_tokens)
 
 
 SHORT = "John Smith lives in Paris ."
@@ -64,9 +69,7 @@ def test_constrained_projects_a_long_pair_in_parts(ka, n, punct):
                  translate_words(SHORT))
     proj = get("constrained.v1", scorer=ka)
     long_p, short_p = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt), short])
-    assert [s.outcome for s in long_p.spans] == ["projected"] * len(spans)
-    words = src.split()
-    assert _projected(long_p, tgt) == [translate_words(" ".join(words[s:e])) for s, e, _ in spans]
+    _assert_exact(long_p, src, spans, translate_words, tgt)
     assert all(0 < s.score <= 1 for s in long_p.spans)
     # a pair that fits is searched whole, as alone: the long one beside it changes nothing
     (alone,) = get("constrained.v1", scorer=ka).project([short])
@@ -167,13 +170,11 @@ def test_markers_project_a_long_input_with_the_one_to_three_model(three, n, punc
     from tests.fixtures.mt_expanding import expand_words
 
     src, spans = _words_spans(n, n + punctuation, punctuation)
-    assert 3 * len(three.sp_src.encode(src)) > 3 * three.positions  # parts must be cut again
+    # past the positions in: split; three times as long out: each part cut again
+    assert len(three.sp_src.encode(src)) > three.positions
     (p,) = get("markers.v1", translator=three).project([Pair(src.split(), [], spans, src)])
     assert p.tgt_text == expand_words(src)  # whole: every part translated, joined in order
-    words = src.split()
-    got = [" ".join(p.tgt_tokens[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
-    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
-    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
+    _assert_exact(p, src, spans, expand_words, p.tgt_tokens)
 
 
 SHORT3 = ("Mary works for Acme in Paris , and John Smith visited the Bank of England today .",
@@ -190,7 +191,4 @@ def test_constrained_projects_with_the_one_to_three_model(three, n):
     # candidates from the onsets of the drops and the end probes still find both ends
     proj = get("constrained.v1", scorer=three)
     (p,) = proj.project([Pair(src.split(), tgt.split(), spans, src, tgt)])
-    words = src.split()
-    got = [" ".join(tgt.split()[s.token_start:s.token_end]) for s in sorted(p.spans, key=lambda s: s.source)]
-    assert [s.outcome for s in p.spans] == ["projected"] * len(spans)
-    assert got == [expand_words(" ".join(words[s:e])) for s, e, _ in spans]
+    _assert_exact(p, src, spans, expand_words, tgt)

@@ -50,6 +50,10 @@ def translate_cmd(
     split: Annotated[bool, typer.Option("--split/--no-split", help="Split inputs over the model "
                      "limit at sentence boundaries (--no-split: fail on them).")] = True,
     token_logprobs: Annotated[bool, typer.Option(help="Store per-token log-probs (slower).")] = False,
+    scores: Annotated[bool, typer.Option("--scores/--no-scores", help="Store each translation's "
+                      "log-probability (meta.mt_score, mt_avg_logprob: the mt-score filter reads "
+                      "them); --no-scores: faster with greedy decoding (--beam-size 1), no "
+                      "difference with beam search.")] = True,
     detokenize: Annotated[bool, typer.Option("--detokenize/--no-detokenize", help="Give the model the "
                           "natural sentence (Moses-detokenised) when an example's text is only its "
                           "tokens joined by spaces (CoNLL without # text); --no-detokenize: the "
@@ -88,7 +92,8 @@ def translate_cmd(
         max_decoding_length=max_decoding_length, min_decoding_length=min_decoding_length,
         length_penalty=length_penalty, repetition_penalty=repetition_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size, inter_threads=inter_threads,
-        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs, detokenize=detokenize, name=name,
+        intra_threads=intra_threads, split_long=split, token_logprobs=token_logprobs,
+        scores=scores, detokenize=detokenize, name=name,
         family=family, pair=pair, flush_seconds=flush_seconds, check_language=check_language)
     ex_opts = executor_options
     finals: list[Any] = []

@@ -244,7 +244,8 @@ class MtScore(Filter):
         if n == 0 and ctx.version.n_examples:
             raise ConfigError(
                 f"mt-score.v1: no example of {ctx.version.ref} has meta.{self.score}",
-                fix="filter a version made by `workbench translate` (or one derived from it)")
+                fix="filter a version made by `workbench translate` (or one derived from it), "
+                    "translated with scores (without --no-scores)")
         if self.percentile is not None:
             if not 0 <= self.percentile <= 100:
                 raise ConfigError(f"mt-score.v1.percentile is {self.percentile}", fix="give 0..100")

@@ -243,16 +243,18 @@ class Engine:
             beam_size=o.beam_size, length_penalty=o.length_penalty,
             repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
             max_decoding_length=cap, min_decoding_length=o.min_decoding_length,
-            max_input_length=0, return_scores=True)
+            max_input_length=0, return_scores=o.scores)
 
-    def _result(self, res: Any, src: list[str], cap: int) -> tuple[str, float, int, Any, bool]:
-        """(text, score, target pieces, token log-probs, cut) of one decoded part."""
+    def _result(self, res: Any, src: list[str], cap: int) -> tuple[str, float | None, int, Any, bool]:
+        """(text, score, target pieces, token log-probs, cut) of one decoded part (score
+        ``None`` with ``scores`` off)."""
         o, k = self.o, len(self.prefix or [])
         hyp = res.hypotheses[0]
         finished = len(hyp) < cap
         norm_len = len(hyp) + (1 if finished else 0)
         n = max(norm_len - k, 1)
-        score = res.scores[0] * (norm_len ** o.length_penalty if o.length_penalty else 1.0)
+        score = (res.scores[0] * (norm_len ** o.length_penalty if o.length_penalty else 1.0)
+                 if o.scores else None)
         tlp = None
         if o.token_logprobs:
             sc = self.tr.score_batch([src], [hyp], max_input_length=0)[0]
@@ -298,7 +300,7 @@ class Engine:
         for text, score, n, tlp, part_cut in (r for parts in unit.results for _, r in parts):
             cut = cut or part_cut
             texts.append(text)
-            scores += score
+            scores += score or 0.0
             n_tok += n
             if tlp is not None:
                 lps.extend(tlp)
@@ -312,7 +314,8 @@ class Engine:
         if cut:  # kept in the cache row's JSON, so a cached translation is flagged too
             split = {**(split or {}), "truncated": True}
         return {"key": unit.key, "src_text": unit.text, "text": self.joiner.join(texts),
-                "score": round(scores, 6), "avg_logprob": round(scores / max(n_tok, 1), 6),
+                "score": round(scores, 6) if self.o.scores else None,
+                "avg_logprob": round(scores / max(n_tok, 1), 6) if self.o.scores else None,
                 "n_tokens": n_tok, "token_logprobs": lps if self.o.token_logprobs else None,
                 "split": json.dumps(split) if split else None}
 
@@ -387,8 +390,9 @@ class Engine:
                        split=src.split, meta=self._meta(src, row, given))
 
     def _meta(self, src: Example, row: dict[str, Any], given: str | None) -> dict[str, Any]:
-        meta: dict[str, Any] = {"src_text": src.text, "src_lang": self.src_lang,
-                                "mt_score": row["score"], "mt_avg_logprob": row["avg_logprob"]}
+        meta: dict[str, Any] = {"src_text": src.text, "src_lang": self.src_lang}
+        if row["score"] is not None:  # None: translated with scores off
+            meta["mt_score"], meta["mt_avg_logprob"] = row["score"], row["avg_logprob"]
         given = self.input_text(src) if given is None else given
         if given != src.text:
             meta["mt_input"] = given  # the detokenised sentence the model was given

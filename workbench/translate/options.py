@@ -33,6 +33,13 @@ class TranslateOptions:
         intra_threads: threads per batch; 0 = auto.
         split_long: split inputs over the model limit at sentence boundaries (else an error).
         token_logprobs: also store per-token log-probs (costs one extra scoring pass per sentence).
+        scores: store each translation's log-probability (``meta.mt_score``, ``mt_avg_logprob``,
+            which the ``mt-score.v1`` filter and the report's histogram read). Off: CTranslate2
+            is not asked for them. That only saves time with greedy decoding (``beam_size`` 1),
+            where the scores cost a log-softmax over the target vocabulary at every step (a
+            share of the engine's work that grows as the model's compute shrinks, e.g. on a GPU:
+            ``bench/translate.py`` measures it); beam search computes them anyway. In the
+            signature and cache key when off.
         detokenize: natural input: an example whose text is its tokens joined by spaces (a CoNLL
             file without ``# text``: "( Reuters ) ... the lamb .") is sent to the model as the
             Moses-detokenised sentence ("(Reuters) ... the lamb."), which models were trained on;
@@ -68,6 +75,7 @@ class TranslateOptions:
     intra_threads: int = 0
     split_long: bool = True
     token_logprobs: bool = False
+    scores: bool = True
     detokenize: bool = True
     read_chunk: int = 2000
     flush_every: int = 2000
@@ -85,6 +93,8 @@ class TranslateOptions:
             "rp": self.repetition_penalty, "nrng": self.no_repeat_ngram_size}
         if self.token_logprobs:
             out["tlp"] = True
+        if not self.scores:  # recorded only when off, so versions made before keep their signature
+            out["scores"] = False
         out["detok"] = self.detokenize
         return out
 

@@ -162,7 +162,7 @@ def translate_sharded(*, store: Store, source: Version, model: Model, model_ref:
 def _cache_row(key: str, ex: Example) -> dict[str, Any]:
     """A translation cache row from a translated example (the inverse of ``Engine.example``)."""
     m = ex.meta
-    score, avg = m["mt_score"], m["mt_avg_logprob"]
+    score, avg = m.get("mt_score"), m.get("mt_avg_logprob")  # absent with scores off
     split = dict(m["mt_split"]) if m.get("mt_split") else None
     if m.get("mt_truncated"):
         split = {**(split or {}), "truncated": True}

@@ -75,6 +75,9 @@ def translate(
     tgts = [t.strip() for t in ([tgt_langs] if isinstance(tgt_langs, str) else tgt_langs) if t.strip()]
     if not tgts:
         raise ConfigError("no target language", fix="pass --tgt-lang de (or de,es,...)")
+    if options.token_logprobs and not options.scores:
+        raise ConfigError("per-token log-probs (--token-logprobs) are scores, and --no-scores turns scores off",
+                          fix="drop one of --token-logprobs and --no-scores")
     source = store.resolve(ref)
     m = model if isinstance(model, Model) else load_model(model, family=options.family, pair=options.pair)
     if m.max_positions and options.max_decoding_length > m.max_positions:

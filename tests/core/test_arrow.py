@@ -4,11 +4,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from datetime import datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import numpy as np
+import pyarrow as pa
 
-from workbench.core.arrow import examples_from_arrow, examples_to_arrow, offsets_column, texts_table
+from workbench.core.arrow import (
+    examples_from_arrow,
+    examples_to_arrow,
+    numeric,
+    offsets_column,
+    strings,
+    texts_table,
+)
 from workbench.core.records import Example, Span, tokenize
 
 # characters every branch of the tokeniser cares about: word joiners, spaces (\x1c-\x1f are
@@ -57,3 +69,38 @@ def test_examples_from_arrow_leaves_absent_columns_empty() -> None:
     assert examples_from_arrow(full) == [ex]
     lean = examples_from_arrow(full.select(["id", "split", "text", "meta"]))
     assert lean == [Example(id="a", text="x y", split="test", meta={"k": 1})]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(_CHARS), max_size=9)), max_size=40))
+def test_strings_is_pa_array(values: list[str | None]) -> None:
+    got = strings(values)
+    got.validate(full=True)
+    assert got.equals(pa.array(values, pa.string())) and got.null_count == values.count(None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False)), max_size=40),
+       st.lists(st.one_of(st.none(), st.integers(-2**31, 2**31 - 1)), max_size=40))
+def test_numeric_is_pa_array(floats: list[float | None], ints: list[int | None]) -> None:
+    for values, typ in ((floats, pa.float64()), (ints, pa.int32()), (ints, pa.int64())):
+        got = numeric(values, typ)
+        got.validate(full=True)
+        assert got.equals(pa.array(values, typ))
+    assert numeric(np.arange(5, 9), pa.int64()).equals(pa.array(range(5, 9), pa.int64()))
+    stamps = [datetime(2026, 12, 2, 5, 30, 1, 123456), None]
+    assert numeric(stamps, pa.timestamp("us")).equals(pa.array(stamps, pa.timestamp("us")))
+
+
+def test_the_column_builders_do_not_import_pandas() -> None:
+    """pa.array imports pandas on its first call in a process (~0.4 s); the builders the translate
+    stage stages its chunks with must not (checked in a fresh interpreter)."""
+    code = ("import sys, json\n"
+            "from workbench.core.arrow import texts_table, strings, numeric\n"
+            "import pyarrow as pa\n"
+            "t = texts_table(['a', 'b'], ['Hallo Welt .', 'Grüße !'], splits=['train', 'dev'], lang='de',\n"
+            "                metas=[json.dumps({'x': 1}), None])\n"
+            "numeric([1.5, None], pa.float64()); strings(['x', None])\n"
+            "print('pandas' in sys.modules, t.num_rows)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "2"]

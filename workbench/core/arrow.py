@@ -14,7 +14,7 @@ import pyarrow as pa
 from workbench.core.records import _UNSPACED_RE, Example, Span, SpanOutcome, _token_re, tokenize
 
 __all__ = ["OFFSET_TYPE", "SPAN_TYPE", "OUTCOME_TYPE", "EXAMPLE_SCHEMA", "examples_to_arrow",
-           "examples_from_arrow", "offsets_column", "texts_table"]
+           "examples_from_arrow", "numeric", "offsets_column", "strings", "texts_table"]
 
 OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
 SPAN_TYPE = pa.struct(
@@ -52,6 +52,52 @@ EXAMPLE_SCHEMA = pa.schema(
         ("meta", pa.string()),
     ]
 )
+
+def strings(values: Sequence[str | None]) -> pa.Array:
+    """``pa.array(values, pa.string())``, assembled from its buffers.
+
+    Why: ``pa.array`` imports pandas on its first call in a process (it checks whether the input
+    is a pandas object; ~0.4 s of CPU here), which the translate stage, writing a column table
+    per chunk, would pay for nothing. Falls back to ``pa.array`` past 2 GiB of text (the
+    32-bit offsets of ``pa.string()``)."""
+    import numpy as np
+
+    n = len(values)
+    nulls = [i for i, v in enumerate(values) if v is None]
+    encoded = [v.encode() for v in values] if not nulls else [b"" if v is None else v.encode() for v in values]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        return pa.array(values, pa.string())
+    bitmap = None
+    if nulls:
+        valid = np.ones(n, bool)
+        valid[nulls] = False
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded)),
+                                       bitmap, len(nulls))
+
+
+def numeric(values: Any, typ: pa.DataType) -> pa.Array:
+    """``pa.array(values, typ)`` of a fixed-width type (ints, floats, timestamps), from a numpy
+    array or a list (``None``: null), assembled from its buffers (see :func:`strings`)."""
+    import numpy as np
+
+    dtype = f"datetime64[{typ.unit}]" if pa.types.is_timestamp(typ) else typ.to_pandas_dtype()
+    bitmap, nulls = None, 0
+    if not isinstance(values, np.ndarray):
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            valid = np.ones(len(values), bool)
+            valid[missing] = False
+            bitmap, nulls = pa.py_buffer(np.packbits(valid, bitorder="little")), len(missing)
+            values = [0 if v is None else v for v in values]
+        values = np.asarray(values, dtype=dtype)
+    values = values.astype(dtype, copy=False)
+    if pa.types.is_timestamp(typ):
+        values = values.view(np.int64)
+    return pa.Array.from_buffers(typ, len(values), [bitmap, pa.py_buffer(np.ascontiguousarray(values))], nulls)
+
 
 def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Table:
     """Arrow table (:data:`EXAMPLE_SCHEMA`) of examples; ``idx`` counts from ``start_idx``.
@@ -135,9 +181,9 @@ def offsets_column(texts: Sequence[str]) -> pa.ListArray:
         owner, starts, ends = owner[order], starts[order], ends[order]
     bounds = np.zeros(n + 1, np.int32)
     np.cumsum(np.bincount(owner, minlength=n), out=bounds[1:])
-    values = pa.StructArray.from_arrays([pa.array(starts.astype(np.int32)), pa.array(ends.astype(np.int32))],
+    values = pa.StructArray.from_arrays([numeric(starts, pa.int32()), numeric(ends, pa.int32())],
                                         fields=list(OFFSET_TYPE))
-    return pa.ListArray.from_arrays(pa.array(bounds), values)
+    return pa.ListArray.from_arrays(numeric(bounds, pa.int32()), values)
 
 
 def _joined_spans(texts: Sequence[str], *, ascii: bool) -> tuple[Any, Any, Any]:
@@ -210,13 +256,15 @@ def texts_table(ids: Sequence[str], texts: Sequence[str], *, splits: Sequence[st
     built without the examples (``idx`` counts from 0)."""
     n = len(ids)
 
-    def empty(typ: pa.StructType) -> pa.Array:
-        values = pa.StructArray.from_arrays([pa.array([], f.type) for f in typ], fields=list(typ))
-        return pa.ListArray.from_arrays(pa.array([0] * (n + 1), pa.int32()), values)
+    import numpy as np
 
-    arrays = [pa.array(range(n), pa.int64()), pa.array(ids, pa.string()), pa.array(splits, pa.string()),
-              pa.array([lang] * n, pa.string()), pa.array(texts, pa.string()), offsets_column(texts),
-              empty(SPAN_TYPE), empty(OUTCOME_TYPE), pa.array(metas, pa.string())]
+    def empty(typ: pa.StructType) -> pa.Array:
+        values = pa.StructArray.from_arrays([pa.nulls(0, f.type) for f in typ], fields=list(typ))
+        return pa.ListArray.from_arrays(numeric(np.zeros(n + 1, np.int32), pa.int32()), values)
+
+    # column builders that do not go through pa.array (see strings())
+    arrays = [numeric(np.arange(n), pa.int64()), strings(ids), strings(splits), strings([lang] * n),
+              strings(texts), offsets_column(texts), empty(SPAN_TYPE), empty(OUTCOME_TYPE), strings(metas)]
     return pa.Table.from_arrays(arrays, schema=EXAMPLE_SCHEMA)
 
 

@@ -34,6 +34,7 @@ from workbench.core.arrow import (
     EXAMPLE_SCHEMA,
     examples_from_arrow,
     examples_to_arrow,
+    numeric,
 )
 from workbench.core.errors import InputError, RefError, StoreError, StoreWarning
 from workbench.core.records import Example
@@ -532,7 +533,7 @@ def _stage(
         for item in examples:
             if isinstance(item, pa.Table):  # built by the stage in the schema: written as it is
                 flush()
-                writer.write_table(item.set_column(0, "idx", pa.array(range(n_ex, n_ex + item.num_rows),
+                writer.write_table(item.set_column(0, "idx", numeric(range(n_ex, n_ex + item.num_rows),
                                                                       pa.int64())))
                 n_ex += item.num_rows
                 n_sp += len(item.column("spans").combine_chunks().flatten())

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from workbench.core.arrow import numeric, strings
 from workbench.core.errors import StoreLockedError, StoreWarning
 from workbench.store.schema import CACHE_TABLE, has_table
 from workbench.store.store import Store
@@ -57,21 +58,24 @@ def insert(con: Any, rows: Sequence[dict[str, Any]], *, model: str, params: str,
     split``) on a write connection; existing keys are kept."""
     import pyarrow as pa
 
-    n = len(rows)
+    def column(name: str) -> list[Any]:
+        return [r[name] for r in rows]
+
+    lps = column("token_logprobs")
+    # built by the column builders of core.arrow, not pa.array (whose first call imports pandas);
+    # the columns every row shares are constants of the statement
     tbl = pa.table({
-        "key": [r["key"] for r in rows], "model": [model] * n, "params": [params] * n,
-        "src_lang": [src_lang] * n, "tgt_lang": [tgt_lang] * n,
-        "src_text": [r["src_text"] for r in rows], "text": [r["text"] for r in rows],
-        "score": pa.array([r["score"] for r in rows], pa.float64()),
-        "avg_logprob": pa.array([r["avg_logprob"] for r in rows], pa.float64()),
-        "n_tokens": pa.array([r["n_tokens"] for r in rows], pa.int32()),
-        "token_logprobs": pa.array([r["token_logprobs"] for r in rows], pa.list_(pa.float64())),
-        "split": pa.array([r["split"] for r in rows], pa.string()),
-        "created_at": [datetime.now()] * n})
+        "key": strings(column("key")), "src_text": strings(column("src_text")), "text": strings(column("text")),
+        "score": numeric(column("score"), pa.float64()),
+        "avg_logprob": numeric(column("avg_logprob"), pa.float64()),
+        "n_tokens": numeric(column("n_tokens"), pa.int32()),
+        "token_logprobs": (pa.nulls(len(rows), pa.list_(pa.float64())) if all(x is None for x in lps)
+                           else pa.array(lps, pa.list_(pa.float64()))),
+        "split": strings(column("split"))})
     con.register("new_rows", tbl)
-    con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, model, params, src_lang, "
-                "tgt_lang, src_text, text, score, avg_logprob, n_tokens, token_logprobs, "
-                "split::JSON, created_at FROM new_rows")
+    con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT key, ?, ?, ?, ?, src_text, text, score, "
+                "avg_logprob, n_tokens, token_logprobs, split::JSON, ? FROM new_rows",
+                [model, params, src_lang, tgt_lang, datetime.now()])
     con.unregister("new_rows")
 
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from datetime import datetime
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import numpy as np
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.core.arrow import (
     examples_from_arrow,

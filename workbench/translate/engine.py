@@ -2,8 +2,9 @@
 
 Texts already in the cache are not translated again; the rest are tokenised, cut into the batches
 CTranslate2 would make (longest first, ``max_batch_tokens`` source tokens each) and submitted
-asynchronously, most expensive batch first, the last chunk ending in small batches so parallel
-workers finish together (:mod:`workbench.translate.batching`). Inputs longer than the model's
+asynchronously: a chunk with more queued behind it in one call per decoding limit, the last
+chunk batch by batch, most expensive first and ending in small batches so parallel workers
+finish together (:mod:`workbench.translate.batching`). Inputs longer than the model's
 limit are split at sentence boundaries (then clauses, words) and the parts' translations
 rejoined; ``meta["mt_split"]`` records the source and target character ranges of every part.
 """
@@ -218,12 +219,23 @@ class Engine:
         futures: list[Any] = []
         caps: list[int] = []
         lo = 0
-        for b in plan:  # one call per planned batch: CTranslate2 keeps our batches and their order
+        # one call per run of planned batches that share a decoding limit: CTranslate2 cuts the
+        # call by the same rule (longest first, the same token budget), and every call costs the
+        # main thread a fixed overhead that a fast model feels (bench/translate.py, fast-model
+        # case). The last chunk keeps one call per batch, so its planned order (the small batches
+        # last, for the workers to finish together) holds.
+        runs: list[tuple[list[list[str]], int]] = []
+        for b in plan:
             batch = sources[lo:lo + len(b)]
             lo += len(b)
             cap = self.cap(max(len(x) for x in batch))
             caps += [cap] * len(batch)
-            futures.extend(self._decode(batch, cap, asynchronous=True))
+            if runs and runs[-1][1] == cap and not final:
+                runs[-1][0].extend(batch)
+            else:
+                runs.append((list(batch), cap))
+        for batch, cap in runs:
+            futures.extend(self._decode(batch, cap, asynchronous=True, batch_tokens=0 if final else self.batch_tokens))
         ready = len(examples) - sum(per_key[u.key] for u in units)  # cached or in flight
         return _Chunk(examples, keys, texts, cached, units, parts, futures, sources, caps, per_key, ready)
 
@@ -235,11 +247,13 @@ class Engine:
             return self.o.max_decoding_length
         return min(self.model.max_positions or 1024, 4 * src_len + 16)
 
-    def _decode(self, batch: list[list[str]], cap: int, asynchronous: bool = False) -> Any:
+    def _decode(self, batch: list[list[str]], cap: int, asynchronous: bool = False, batch_tokens: int = 0) -> Any:
+        """CTranslate2's results (futures when ``asynchronous``) of ``batch``: one batch, or cut
+        by CTranslate2 into batches of ``batch_tokens`` source tokens."""
         o = self.o
         return self.tr.translate_batch(
             batch, [self.prefix] * len(batch) if self.prefix else None,
-            max_batch_size=0, asynchronous=asynchronous,
+            max_batch_size=batch_tokens, batch_type="tokens", asynchronous=asynchronous,
             beam_size=o.beam_size, length_penalty=o.length_penalty,
             repetition_penalty=o.repetition_penalty, no_repeat_ngram_size=o.no_repeat_ngram_size,
             max_decoding_length=cap, min_decoding_length=o.min_decoding_length,

@@ -11,8 +11,9 @@ How it runs:
 * Texts already in the translation cache (table ``translate_cache``, keyed by model signature,
   decoding parameters, languages and source text) are not translated again; the rest are
   tokenised, cut into the batches CTranslate2 would make (longest first, ``max_batch_tokens``
-  source tokens each) and submitted asynchronously, most expensive batch first, the last chunk
-  ending in small batches so parallel workers finish together (:mod:`workbench.translate.batching`).
+  source tokens each) and submitted asynchronously; the last chunk batch by batch, most
+  expensive first, ending in small batches so parallel workers finish together
+  (:mod:`workbench.translate.batching`).
   The next chunk is tokenised and queued while the current one computes.
 * Results go to the cache in short write transactions every ``flush_every`` sentences, so a
   killed run restarts where it stopped; the version itself is written in one transaction at the

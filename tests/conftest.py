@@ -29,6 +29,16 @@ def shared_data() -> Path:
     return d
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_in_tmp(tmp_path_factory):
+    """What the library keeps in the user's cache (the language identifier's decompressed model,
+    ``workbench.core.langid``) goes to a directory of the session, not the developer's ~/.cache
+    (subprocesses inherit it)."""
+    if "WORKBENCH_CACHE" not in os.environ:
+        os.environ["WORKBENCH_CACHE"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     from workbench.store.store import Store

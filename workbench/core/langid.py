@@ -7,7 +7,11 @@ alike.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from array import array
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ConfigError
@@ -31,12 +35,89 @@ def identifier(languages: Sequence[str] | None = None, *, needed_by: str = "lang
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
     except ImportError:
         raise ConfigError(f"{needed_by} needs the py3langid package", fix="pip install py3langid") from None
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident = _from_cache(LanguageIdentifier)
+    if ident is None:
+        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        _to_cache(ident)
     if languages is None:
         _SHARED = ident
     else:
         ident.set_languages(list(languages))
     return ident
+
+
+# -- the decompressed model, kept between processes -------------------------------------------
+# py3langid ships its model LZMA-compressed (4.5 MB); decompressing it is most of a load (0.7 s
+# of CPU, on the cores a translation runs on). The arrays it holds are kept uncompressed
+# (about 68 MB) in the user's cache and read from there (0.2 s). The file is named by the
+# package's version and the model file's size and time, so an upgrade reads a new one; it is
+# written atomically, and any failure (read-only home, full disk, an odd file) falls back to
+# py3langid's own loading.
+
+_ARRAYS = ("nb_ptc", "nb_pc", "nb_classes", "tk_nextmove", "tk_row", "tk_output")
+
+
+def cache_path() -> Path | None:
+    """Where the decompressed model is kept: ``$WORKBENCH_CACHE`` (``off``: nowhere), else
+    ``$XDG_CACHE_HOME/workbench`` or ``~/.cache/workbench``, under ``py3langid/``."""
+    try:
+        import py3langid
+        from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+        model = Path(MODEL_DIR) / MODEL_FILE
+        st = model.stat()
+    except (ImportError, OSError, AttributeError):
+        return None
+    root = os.environ.get("WORKBENCH_CACHE")
+    if root == "off":
+        return None
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
+    version = getattr(py3langid, "__version__", "unknown")
+    return base / "py3langid" / f"model-{version}-{st.st_size}-{st.st_mtime_ns}.npz"
+
+
+def _from_cache(cls: Any) -> Any:
+    import numpy as np
+
+    path = cache_path()
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            nextmove, row = array(str(z["nextmove_code"])), array(str(z["row_code"]))
+            nextmove.frombytes(z["tk_nextmove"].tobytes())
+            row.frombytes(z["tk_row"].tobytes())
+            return cls(z["nb_ptc"], z["nb_pc"], z["nb_classes"].tolist(), nextmove, z["tk_output"].tolist(),
+                       norm_probs=True, tk_row=row)
+    except Exception:  # noqa: BLE001 - a damaged or foreign file: py3langid loads its own
+        return None
+
+
+def _to_cache(ident: Any) -> None:
+    import numpy as np
+
+    path = cache_path()
+    if path is None:
+        return
+    try:
+        arrays = {name: getattr(ident, name) for name in _ARRAYS}
+        nextmove, row = arrays["tk_nextmove"], arrays["tk_row"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, nb_ptc=np.asarray(arrays["nb_ptc"]), nb_pc=np.asarray(arrays["nb_pc"]),
+                         nb_classes=np.array(arrays["nb_classes"]),
+                         tk_nextmove=np.frombuffer(nextmove, dtype=f"u{nextmove.itemsize}"),
+                         nextmove_code=np.array(nextmove.typecode),
+                         tk_row=np.frombuffer(row, dtype=f"u{row.itemsize}"), row_code=np.array(row.typecode),
+                         tk_output=np.asarray(arrays["tk_output"], dtype=np.int64))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except Exception:  # noqa: BLE001 - an optimisation only: the next load decompresses again
+        return
 
 
 _LOADING: Any = None

@@ -56,3 +56,27 @@ def test_an_original_sentence_is_sent_as_it_is(store, tmp_path, ct2_models, reco
     assert all("mt_input" not in e.meta for e in store.examples(v))
     m = open_model(ct2_models["marian"])
     assert m.encode('(Reuters) Maria Schmidt, the CEO, said "yes".') in [s[1:-1] for s in recorder[0].sources]
+
+
+def test_a_corpus_of_token_texts_is_read_once_with_its_offsets(store, tmp_path, ct2_models, monkeypatch):  # noqa: F811
+    """The source is read chunk by chunk without offsets; the first chunk found to hold a text
+    made of its tokens is read again with them, and the chunks after it are read with them at
+    once (a CoNLL corpus without ``# text`` is made of such texts)."""
+    from workbench.store.store import Store
+
+    blocks = [f"# sent_id = s{i}\n" + "\n".join(f"{t}\tO" for t in ["(", "Reuters", ")", f"w{i}", "."])
+              for i in range(10)]
+    (tmp_path / "b.conll").write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
+    src = ingest(tmp_path / "b.conll", name="b", lang="en", store=store)
+    reads: list[tuple[int, bool]] = []
+    real = Store.batch
+
+    def batch(self, ref, lo, hi, *, fields=None):
+        reads.append((lo, fields is None or "offsets" in fields))
+        return real(self, ref, lo, hi, fields=fields)
+
+    monkeypatch.setattr(Store, "batch", batch)
+    (v,) = translate(src, model=str(ct2_models["marian"]), src_lang="en", tgt_langs="de", store=store,
+                     options=TranslateOptions(**OPTS, read_chunk=3))
+    assert reads == [(0, False), (0, True), (3, True), (6, True), (9, True)]
+    assert all(e.meta["mt_input"] == f"(Reuters) w{i}." for i, e in enumerate(store.examples(v)))

@@ -154,11 +154,18 @@ _SOURCE_FIELDS = ("split", "text", "meta")
 
 def _source_chunks(store: Store, source: Version, options: TranslateOptions) -> Iterator[list[Example]]:
     """The source examples in chunks of ``read_chunk``, without the spans and outcomes the
-    stage does not use (converting them cost more than the rest of the read); a chunk with a
-    text made of its tokens is read whole, the detokeniser needs its offsets."""
+    stage does not use (converting them cost more than the rest of the read). Once a chunk holds
+    a text made of its tokens (a CoNLL file without ``# text``), it and the chunks after it are
+    read with their offsets, which the detokeniser needs (such a corpus is made of them)."""
+    fields: tuple[str, ...] = _SOURCE_FIELDS
     lo = 0
-    for chunk in store.iter_batches(source, options.read_chunk, fields=_SOURCE_FIELDS):
-        if options.detokenize and any(ex.meta.get(TEXT_FROM_TOKENS) for ex in chunk):
-            chunk = store.batch(source, lo, lo + len(chunk))
+    while lo < source.n_examples:
+        chunk = store.batch(source, lo, lo + options.read_chunk, fields=fields)
+        if (options.detokenize and "offsets" not in fields
+                and any(ex.meta.get(TEXT_FROM_TOKENS) for ex in chunk)):
+            fields = (*_SOURCE_FIELDS, "offsets")
+            chunk = store.batch(source, lo, lo + len(chunk), fields=fields)
+        if not chunk:
+            break
         lo += len(chunk)
         yield chunk

@@ -93,6 +93,30 @@ def test_run_then_rerun_skips_every_stored_stage(tmp_path: Path) -> None:
     assert steps[1].refs == ["sample-en.de@2"]
 
 
+def test_a_rerun_that_writes_nothing_still_removes_what_killed_runs_left(tmp_path: Path) -> None:
+    """A run SIGKILLed after its commit, before its cleanup, leaves its staging directory: the
+    next run removes it even when every stage is stored (it writes nothing); a directory of a
+    live process, or of another host, stays."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    p = _basic(tmp_path)
+    run_pipeline(p)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    host = socket.gethostname()
+    out = tmp_path / "out"
+    left = [out / f".wb-stage-{dead}@{host}-x1", out / f".wb-filter-{dead}@{host}-x2"]
+    kept = [out / f".wb-stage-{os.getpid()}@{host}-x3", out / f".wb-stage-{dead}@another-host-x4"]
+    for d in left + kept:
+        d.mkdir()
+        (d / "examples.parquet").write_bytes(b"partial")
+    assert [s.status for s in run_pipeline(p)] == ["skip"] * 4
+    assert [d.exists() for d in left + kept] == [False, False, True, True]
+
+
 def test_resume_after_a_crash_runs_only_what_is_missing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(STAGES, "attach", StageHook("attach", pipeline_stages.crashing_attach,
                                                     _attach_sig))

@@ -29,11 +29,18 @@ from workbench.core.signature import Signature
 from workbench.filter.base import Filter, FilterContext, Item
 from workbench.filter.registry import FILTERS, get
 from workbench.store.lineage import chain, source_version
-from workbench.store.store import Store, Version, clean_stale_dirs, examples_from_arrow, stale_prefix
+from workbench.store.store import (
+    STAGING_PREFIXES,
+    Store,
+    Version,
+    clean_stale_dirs,
+    examples_from_arrow,
+    stale_prefix,
+)
 
 __all__ = ["filter_version", "FilterRun", "parse_options", "DECISION_SCHEMA"]
 
-_TMP_PREFIX = ".wb-filter-"
+_TMP_PREFIX = STAGING_PREFIXES[1]  # ".wb-filter-": known to the store, so a pipeline run cleans it too
 
 #: Arrow schema of the staged decisions (``version_id`` is added at commit time).
 DECISION_SCHEMA = pa.schema([

@@ -14,7 +14,7 @@ from workbench.export.hub import HubExportOptions, export_key, read_marker
 from workbench.export.stage import EXPORTERS, export
 from workbench.pipeline.config import Pipeline, load_pipeline
 from workbench.pipeline.stages import STAGES, call_with_options
-from workbench.store.store import Store, Version
+from workbench.store.store import STAGING_PREFIXES, Store, Version, clean_stale_dirs
 
 __all__ = ["PlanStep", "run_pipeline"]
 
@@ -266,6 +266,10 @@ def run_pipeline(
     store = Store(pl.db, init=init)
     if not dry_run:
         check_models(pl)  # before anything runs: not a failure after ingest
+        # a run killed after a commit, before its cleanup, leaves its staging directory; the
+        # stages clean such leftovers when they write, and a rerun that writes nothing would not
+        for prefix in STAGING_PREFIXES:
+            clean_stale_dirs(Path(pl.db).parent, prefix)
     steps = _Runner(pl, store, dry_run, on_step).run()
     if dry_run:
         check_models(pl)  # after the plan is shown: what a run would stop at

@@ -12,7 +12,7 @@ DATA = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 # one local Ray (2 CPUs) for the whole session, shared by every test module marked `ray`
-from tests.fixtures.ray import ray_cluster  # noqa: E402, F401
+from tests.fixtures.ray import _ray_session, ray_cluster  # noqa: E402, F401
 
 
 def shared_dir() -> Path:

@@ -93,7 +93,7 @@ def test_numeric_is_pa_array(floats: list[float | None], ints: list[int | None])
 
 
 def test_the_column_builders_do_not_import_pandas() -> None:
-    """pa.array imports pandas on its first call in a process (~0.4 s); the builders the translate
+    """pa.array imports pandas on its first call in a process; the builders the translate
     stage stages its chunks with must not (checked in a fresh interpreter)."""
     code = ("import sys, json\n"
             "from workbench.core.arrow import texts_table, strings, numeric\n"

@@ -1,5 +1,5 @@
 """What a translate run costs beyond the engine: it never imports pandas (pyarrow's first
-``pa.array`` call does, ~0.4 s of CPU per process; ``bench/translate.py`` measures the rest)."""
+``pa.array`` call does; ``bench/translate.py`` measures what a run costs)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.mt import build_known_answer_model
+from tests.translate.test_translate import recorder  # noqa: F401
 from workbench.load import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,29 +39,13 @@ def test_a_translate_run_imports_no_pandas(store, tmp_path):
     assert [v.ref for v in store.versions()] == ["news@1", "news.de@1", "news.de-unscored@1"]
 
 
-def test_chunks_with_more_behind_them_go_in_one_call_per_decoding_limit(store, tmp_path, monkeypatch):
+def test_chunks_with_more_behind_them_go_in_one_call_per_decoding_limit(store, tmp_path, recorder):  # noqa: F811
     """A chunk that is not the last is one ``translate_batch`` call per decoding limit (CTranslate2
     cuts it into the planned batches); the last one goes batch by batch, in the planned order.
     The translations are those of a run made of one final chunk (every batch its own call)."""
-    import workbench.translate.stage as T
     from workbench.core.records import Example
     from workbench.translate import TranslateOptions, translate
 
-    calls: list[int] = []
-    real_load = T.load_translator
-
-    class Counting:
-        def __init__(self, real):
-            self.real = real
-
-        def translate_batch(self, source, *a, **kw):
-            calls.append(len(source))
-            return self.real.translate_batch(source, *a, **kw)
-
-        def __getattr__(self, name):
-            return getattr(self.real, name)
-
-    monkeypatch.setattr(T, "load_translator", lambda *a, **kw: Counting(real_load(*a, **kw)))
     model = build_known_answer_model(tmp_path / "known-answer-de")
     words = ["the", "house", "is", "big", "old", "red", "and"]
     texts = [" ".join(words[(i + k) % 7] for k in range(3 + i % 9)) + " ." for i in range(60)]
@@ -70,12 +55,13 @@ def test_chunks_with_more_behind_them_go_in_one_call_per_decoding_limit(store, t
     chunked, = translate("news", model=str(model), src_lang="en", tgt_langs="de", store=store,
                          options=TranslateOptions(**opts, read_chunk=20))
     # chunks 1 and 2: one call each (one decoding limit, 40); chunk 3: its planned batches
+    calls = [n for n, _ in recorder[0].batches]
     assert calls[:2] == [20, 20] and len(calls) > 3 and sum(calls[2:]) == 20
-    calls.clear()
     with store.connect(read_only=False) as con:  # translated again, not served from the cache
         con.execute("DELETE FROM translate_cache")
     whole, = translate("news", model=str(model), src_lang="en", tgt_langs="de", store=store,
                        options=TranslateOptions(**opts, read_chunk=100, name="news.de-whole", flush_every=1))
+    calls = [n for n, _ in recorder[1].batches]
     assert len(calls) > 8 and sum(calls) == 60  # one final chunk: one call per planned batch
     pairs = list(zip(store.examples(chunked), store.examples(whole), strict=True))
     assert all(a.text == b.text for a, b in pairs)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.mt import DICT_EN_DE, build_known_answer_model, translate_words
+from tests.translate.test_translate import recorder  # noqa: F401
 from workbench.core.errors import ConfigError
 from workbench.filter import filter_version
 from workbench.load import ingest
@@ -36,27 +37,9 @@ def corpus(store, tmp_path):
     return ingest(path, name="news", lang="en", store=store)
 
 
-@pytest.fixture
-def asked(monkeypatch):
-    """The ``return_scores`` of every ``translate_batch`` call the stage makes."""
-    import workbench.translate.stage as T
-
-    seen: list[bool] = []
-    real_load = T.load_translator
-
-    class Spy:
-        def __init__(self, real):
-            self.real = real
-
-        def translate_batch(self, *a, **kw):
-            seen.append(kw["return_scores"])
-            return self.real.translate_batch(*a, **kw)
-
-        def __getattr__(self, name):
-            return getattr(self.real, name)
-
-    monkeypatch.setattr(T, "load_translator", lambda *a, **kw: Spy(real_load(*a, **kw)))
-    return seen
+def _asked(recorder) -> list[bool]:  # noqa: F811
+    """The ``return_scores`` of every ``translate_batch`` call the stage made."""
+    return [kw["return_scores"] for r in recorder for _, kw in r.batches]
 
 
 def _cache(store):
@@ -65,9 +48,10 @@ def _cache(store):
                            "GROUP BY params ORDER BY params").fetchall()
 
 
-def test_no_scores_stores_the_same_texts_without_scores(store, corpus, model, asked):
+def test_no_scores_stores_the_same_texts_without_scores(store, corpus, model, recorder):  # noqa: F811
     plain, = translate(corpus, model=str(model), src_lang="en", tgt_langs="de", store=store,
                        options=TranslateOptions(**OPTS, scores=False))
+    asked = _asked(recorder)
     assert asked and not any(asked)
     examples = list(store.examples(plain))
     assert [e.text for e in examples] == [translate_words(e.meta["src_text"]) for e in examples]
@@ -78,9 +62,10 @@ def test_no_scores_stores_the_same_texts_without_scores(store, corpus, model, as
 
     # a run with scores (the default) is another version and translates again: the rows without
     # scores are not served to it
-    asked.clear()
+    before = len(_asked(recorder))
     scored, = translate(corpus, model=str(model), src_lang="en", tgt_langs="de", store=store,
                         options=TranslateOptions(**OPTS, name="news.de-scored"))
+    asked = _asked(recorder)[before:]
     assert asked and all(asked)
     assert scored.id != plain.id and "|scores:no|" in plain.signature and "scores" not in scored.signature
     both = list(zip(store.examples(plain), store.examples(scored), strict=True))

@@ -30,9 +30,11 @@ class Recorder:
         self.sources: list[list[str]] = []
         self.prefixes: list = []
         self.calls = 0
+        self.batches: list[tuple[int, dict]] = []  # (inputs, keyword arguments) of every call
 
     def translate_batch(self, source, target_prefix=None, **kw):
         self.calls += 1
+        self.batches.append((len(source), kw))
         self.sources += source
         self.prefixes += target_prefix or [None] * len(source)
         self.kwargs = kw

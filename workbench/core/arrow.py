@@ -53,29 +53,35 @@ EXAMPLE_SCHEMA = pa.schema(
     ]
 )
 
+def _validity(n: int, missing: list[int]) -> pa.Buffer | None:
+    """The validity bitmap of ``n`` values with nulls at ``missing`` (``None`` when there are none)."""
+    if not missing:
+        return None
+    import numpy as np
+
+    valid = np.ones(n, bool)
+    valid[missing] = False
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
 def strings(values: Sequence[str | None]) -> pa.Array:
     """``pa.array(values, pa.string())``, assembled from its buffers.
 
     Why: ``pa.array`` imports pandas on its first call in a process (it checks whether the input
-    is a pandas object; ~0.4 s of CPU here), which the translate stage, writing a column table
-    per chunk, would pay for nothing. Falls back to ``pa.array`` past 2 GiB of text (the
-    32-bit offsets of ``pa.string()``)."""
+    is a pandas object), which the translate stage, writing a column table per chunk, would pay
+    for nothing. Falls back to ``pa.array`` past 2 GiB of text (the 32-bit offsets of
+    ``pa.string()``)."""
     import numpy as np
 
     n = len(values)
-    nulls = [i for i, v in enumerate(values) if v is None]
-    encoded = [v.encode() for v in values] if not nulls else [b"" if v is None else v.encode() for v in values]
+    missing = [i for i, v in enumerate(values) if v is None]
+    encoded = [b"" if v is None else v.encode() for v in values]
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=offsets[1:])
     if offsets[-1] >= 2**31:
         return pa.array(values, pa.string())
-    bitmap = None
-    if nulls:
-        valid = np.ones(n, bool)
-        valid[nulls] = False
-        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded)),
-                                       bitmap, len(nulls))
+                                       _validity(n, missing), len(missing))
 
 
 def numeric(values: Any, typ: pa.DataType) -> pa.Array:
@@ -84,19 +90,15 @@ def numeric(values: Any, typ: pa.DataType) -> pa.Array:
     import numpy as np
 
     dtype = f"datetime64[{typ.unit}]" if pa.types.is_timestamp(typ) else typ.to_pandas_dtype()
-    bitmap, nulls = None, 0
+    missing: list[int] = []
     if not isinstance(values, np.ndarray):
         missing = [i for i, v in enumerate(values) if v is None]
-        if missing:
-            valid = np.ones(len(values), bool)
-            valid[missing] = False
-            bitmap, nulls = pa.py_buffer(np.packbits(valid, bitorder="little")), len(missing)
-            values = [0 if v is None else v for v in values]
-        values = np.asarray(values, dtype=dtype)
+        values = np.asarray([0 if v is None else v for v in values] if missing else values, dtype=dtype)
     values = values.astype(dtype, copy=False)
     if pa.types.is_timestamp(typ):
         values = values.view(np.int64)
-    return pa.Array.from_buffers(typ, len(values), [bitmap, pa.py_buffer(np.ascontiguousarray(values))], nulls)
+    return pa.Array.from_buffers(typ, len(values), [_validity(len(values), missing),
+                                                    pa.py_buffer(np.ascontiguousarray(values))], len(missing))
 
 
 def examples_to_arrow(examples: Sequence[Example], start_idx: int = 0) -> pa.Table:

@@ -47,9 +47,9 @@ def identifier(languages: Sequence[str] | None = None, *, needed_by: str = "lang
 
 
 # -- the decompressed model, kept between processes -------------------------------------------
-# py3langid ships its model LZMA-compressed (4.5 MB); decompressing it is most of a load (0.7 s
-# of CPU, on the cores a translation runs on). The arrays it holds are kept uncompressed
-# (about 68 MB) in the user's cache and read from there (0.2 s). The file is named by the
+# py3langid ships its model LZMA-compressed (4.5 MB); decompressing it is most of a load, on
+# the cores a translation runs on. The arrays it holds are kept uncompressed (about 68 MB) in
+# the user's cache and read from there, which is several times cheaper. The file is named by the
 # package's version and the model file's size and time, so an upgrade reads a new one; it is
 # written atomically, and any failure (read-only home, full disk, an odd file) falls back to
 # py3langid's own loading.
@@ -125,9 +125,9 @@ _LOADING: Any = None
 
 def identifier_soon(*, needed_by: str = "language identification") -> Any:
     """A future of the shared identifier (:func:`identifier` with no ``languages``), loaded in a
-    background thread: a first load decompresses a 4.5 MB LZMA model (0.7 s of CPU; later ones
-    read the user cache, 0.2 s), and LZMA and file reads release the GIL, so a caller that needs the identifier only later (the translate stage's
-    check) loses no time waiting for it. Errors (py3langid missing) come from ``result()``."""
+    background thread: a first load decompresses a 4.5 MB LZMA model (later ones read the user
+    cache), and LZMA and file reads release the GIL, so a caller that needs the identifier only
+    later (the translate stage's check) loses no time waiting for it. Errors (py3langid missing) come from ``result()``."""
     global _LOADING
     if _LOADING is None:
         from concurrent.futures import Future

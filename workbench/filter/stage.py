@@ -30,7 +30,7 @@ from workbench.filter.base import Filter, FilterContext, Item
 from workbench.filter.registry import FILTERS, get
 from workbench.store.lineage import chain, source_version
 from workbench.store.store import (
-    STAGING_PREFIXES,
+    FILTER_PREFIX,
     Store,
     Version,
     clean_stale_dirs,
@@ -40,7 +40,7 @@ from workbench.store.store import (
 
 __all__ = ["filter_version", "FilterRun", "parse_options", "DECISION_SCHEMA"]
 
-_TMP_PREFIX = STAGING_PREFIXES[1]  # ".wb-filter-": known to the store, so a pipeline run cleans it too
+_TMP_PREFIX = FILTER_PREFIX  # named by the store, so a pipeline run cleans its leftovers too
 
 #: Arrow schema of the staged decisions (``version_id`` is added at commit time).
 DECISION_SCHEMA = pa.schema([

@@ -269,7 +269,7 @@ def run_pipeline(
         # a run killed after a commit, before its cleanup, leaves its staging directory; the
         # stages clean such leftovers when they write, and a rerun that writes nothing would not
         for prefix in STAGING_PREFIXES:
-            clean_stale_dirs(Path(pl.db).parent, prefix)
+            clean_stale_dirs(store.path.parent, prefix)
     steps = _Runner(pl, store, dry_run, on_step).run()
     if dry_run:
         check_models(pl)  # after the plan is shown: what a run would stop at

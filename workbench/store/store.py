@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     import datasets
     import polars as pl
 
-__all__ = ["Store", "Version", "default_db_path", "EXAMPLE_SCHEMA", "STAGING_PREFIXES", "clean_stale_dirs",
-           "stale_prefix"]
+__all__ = ["Store", "Version", "default_db_path", "EXAMPLE_SCHEMA", "FILTER_PREFIX", "STAGING_PREFIXES",
+           "clean_stale_dirs", "stale_prefix"]
 
 #: seconds between two "waiting for the store lock" reports
 WAIT_REPORT_SECONDS = 10.0
@@ -560,8 +560,10 @@ def stale_prefix(prefix: str) -> str:
     return f"{prefix}{os.getpid()}@{socket.gethostname()}-"
 
 
+#: the filter stage's temporary directories (its decisions, staged)
+FILTER_PREFIX = ".wb-filter-"
 #: prefixes of the temporary directories stages make beside the store (each named by its process)
-STAGING_PREFIXES = (_STAGE_PREFIX, ".wb-filter-")
+STAGING_PREFIXES = (_STAGE_PREFIX, FILTER_PREFIX)
 
 
 def clean_stale_dirs(parent: Path, prefix: str) -> None:
